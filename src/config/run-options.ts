@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import { option } from './option-spec.js';
+
+const positiveInt = z.number().int().positive();
+const nonNegativeInt = z.number().int().nonnegative();
+const positive = z.number().positive();
+
+/** Data and split options (REFERENCES.md §1, §5). Defaults are DASO's CIFAR-10 setting. */
+export const dataOptions = {
+  dataset: option(
+    z.enum(['fashion-mnist', 'mnist', 'cifar10', 'cifar100', 'stl10', 'image-folder']),
+    'fashion-mnist',
+    'dataset name; fashion-mnist is embedded in the package, the others read --data-dir',
+    '<name>',
+  ),
+  dataDir: option(z.string().nullable(), null, 'folder holding the dataset files (see datasets/README.md)', '<dir>'),
+  n1: option(positiveInt, 1500, 'labeled images of the head class, N_1 (DASO: 1500 or 500)'),
+  m1: option(positiveInt, 3000, 'unlabeled images of the head class, M_1 (DASO: 3000 or 4000)'),
+  gammaL: option(positive, 100, 'labeled imbalance ratio γ_l = n_0 / n_{C-1} (> 0)'),
+  gammaU: option(positive, 1, 'unlabeled imbalance ratio γ_u: 1 uniform, > 1 long-tailed like the labeled set, < 1 reversed (0.01 = reversed 100)'),
+  validationPerClass: option(nonNegativeInt, 500, 'balanced validation images per class, taken before the split (DASO: 500 on CIFAR-10)'),
+  labeledInUnlabeled: option(z.boolean(), false, 'also put the labeled images in the unlabeled set'),
+  splitFile: option(z.string().nullable(), null, 'replay the split saved by `ssl data split --save` (indices into the training set)', '<file>'),
+  seed: option(nonNegativeInt, 0, 'seed for split, sampling order, augmentation and initialisation'),
+} as const;
+
+/** Model options. */
+export const modelOptions = {
+  net: option(z.enum(['cnn-small', 'wrn-28-2', 'resnet-32']), 'wrn-28-2', 'backbone (wrn-28-2 as FixMatch/DASO; cnn-small for fast runs)', '<name>'),
+} as const;
+
+/** Where and how the run executes. */
+export const runtimeOptions = {
+  backend: option(
+    z.enum(['auto', 'tensorflow', 'torch', 'wasm', 'cpu']),
+    'auto',
+    'tfjs backend: auto picks tensorflow > torch > wasm > cpu and prints which',
+    '<name>',
+  ),
+  threads: option(nonNegativeInt, 0, 'compute threads for the torch backend (0 = number of cores)'),
+  workers: option(nonNegativeInt, 1, 'augmentation worker threads (0 = in the main thread)'),
+  prefetch: option(positiveInt, 3, 'batches prepared ahead of the trainer (bounded queue)'),
+  outDir: option(z.string(), 'runs', 'parent folder of run directories', '<dir>'),
+  runId: option(z.string().regex(/^[A-Za-z0-9._-]+$/).nullable(), null, 'run directory name (default: <algorithm>-<dataset>-<timestamp>)', '<id>'),
+} as const;

@@ -1,0 +1,40 @@
+import type * as tf from '@tensorflow/tfjs-core';
+
+/** What a forward pass returns; the caller owns both tensors. */
+export interface ForwardResult {
+  /** Pooled backbone features [B, featureDim] (128 for wrn-28-2 and cnn-small), before the head. */
+  readonly features: tf.Tensor2D;
+  /** Classifier logits [B, numClasses]. */
+  readonly logits: tf.Tensor2D;
+}
+
+/** A named long-lived tensor: trainable parameter or BatchNorm running statistic. */
+export interface NamedVariable {
+  /** Stable, unique, path-like name, e.g. `block1.0.bn1.gamma`; used in checkpoints. */
+  readonly name: string;
+  readonly variable: tf.Variable;
+}
+
+/**
+ * An image classifier: backbone -> pooled features -> linear head.
+ * The model owns its variables; `dispose()` frees them.
+ */
+export interface Classifier {
+  /** Architecture name as in `--net`. */
+  readonly net: string;
+  readonly numClasses: number;
+  readonly featureDim: number;
+  /** Trainable parameters, in a stable order (the optimizer and EMA pair lists by index). */
+  readonly params: readonly NamedVariable[];
+  /** BatchNorm running means/variances, in a stable order; not trainable. */
+  readonly buffers: readonly NamedVariable[];
+  /**
+   * Runs the network on normalised NHWC float32 input [B, H, W, C].
+   * `training: true` uses batch statistics for BatchNorm and updates the running statistics in
+   * place (PyTorch momentum 0.1, unbiased variance); `false` uses the running statistics.
+   */
+  forward(x: tf.Tensor4D, training: boolean): ForwardResult;
+  /** Runs only the head on features [B, featureDim] -> logits [B, numClasses]. */
+  head(features: tf.Tensor2D): tf.Tensor2D;
+  dispose(): void;
+}

@@ -1,0 +1,27 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * Per-sample softmax cross-entropy with integer targets: loss_i = logsumexp(z_i) − z_i[y_i].
+ *
+ * @param logits [B, C] float32 (borrowed).
+ * @param labels [B] int32 class ids (borrowed).
+ * @returns [B] float32, owned by the caller. No reduction: callers choose the denominator.
+ */
+export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const numClasses = logits.shape[1];
+    const logProbs = tf.logSoftmax(logits);
+    const oneHot = tf.oneHot(tf.cast(labels, 'int32') as tf.Tensor1D, numClasses);
+    return tf.neg(tf.sum(tf.mul(oneHot, logProbs), 1)) as tf.Tensor1D;
+  });
+}
+
+/**
+ * Per-sample cross-entropy against soft targets: loss_i = −Σ_k q_ik · log softmax(z_i)_k.
+ *
+ * @param logits [B, C] (borrowed). @param targets [B, C] probabilities (borrowed, no gradient).
+ * @returns [B], owned by the caller.
+ */
+export function softCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor2D): tf.Tensor1D {
+  return tf.tidy(() => tf.neg(tf.sum(tf.mul(targets, tf.logSoftmax(logits)), 1)) as tf.Tensor1D);
+}

@@ -1,0 +1,15 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * Exponential moving average in place: target = decay·target + (1 − decay)·source.
+ * Used for the EMA model's parameters and BatchNorm statistics.
+ *
+ * @param target variables updated in place. @param source tensors in the same order (borrowed).
+ */
+export function emaUpdate(target: readonly tf.Variable[], source: readonly tf.Tensor[], decay: number): void {
+  tf.tidy(() => {
+    for (let i = 0; i < target.length; i++) {
+      target[i].assign(tf.add(tf.mul(target[i], decay), tf.mul(source[i], 1 - decay)));
+    }
+  });
+}

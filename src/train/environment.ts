@@ -1,0 +1,55 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+
+/** What ran a job: saved as runs/<id>/environment.json so a number can be traced to its setup. */
+export interface RunEnvironment {
+  readonly backend: string;
+  readonly backendNote: string;
+  readonly seed: number;
+  readonly packageVersion: string;
+  readonly gitCommit: string | null;
+  readonly node: string;
+  readonly tfjs: string;
+  readonly platform: string;
+  readonly cpus: number;
+  readonly cpuModel: string;
+  readonly hostname: string;
+}
+
+/** The package root (works from src/ under vitest and from dist/). */
+export function packageRoot(): string {
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+}
+
+export function describeEnvironment(backend: string, backendNote: string, seed: number): RunEnvironment {
+  const root = packageRoot();
+  let packageVersion = 'unknown';
+  try {
+    packageVersion = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    // A stripped install without package.json still runs; the version is then unknown.
+  }
+  let gitCommit: string | null;
+  try {
+    gitCommit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    gitCommit = null;
+  }
+  return {
+    backend,
+    backendNote,
+    seed,
+    packageVersion,
+    gitCommit,
+    node: process.version,
+    tfjs: tf.version_core,
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    hostname: os.hostname(),
+  };
+}
