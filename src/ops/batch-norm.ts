@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { FAST_KERNELS, hasFastKernel, runFastKernel } from './fast-kernels.js';
 
 /** Result of batch normalisation in training mode. The caller owns all three tensors. */
 export interface BatchNormTrainResult {
@@ -14,8 +15,9 @@ export interface BatchNormTrainResult {
  * Batch normalisation in training mode over all axes but the last (NHWC or NC).
  * y = (x − mean) / sqrt(var + eps) · gamma + beta with batch statistics.
  *
- * Gradients flow to x, gamma and beta. Backends that provide a fused kernel (the torch backend)
- * run it; elsewhere this is the tfjs composite.
+ * Gradients flow to x, gamma and beta (not through mean and variance: callers only feed them to
+ * the running statistics). Backends that provide a fused kernel (the torch backend: ATen's
+ * native_batch_norm and its backward) run it; elsewhere this is the tfjs composite.
  */
 export function batchNormTrain(
   x: tf.Tensor4D | tf.Tensor2D,
@@ -23,6 +25,11 @@ export function batchNormTrain(
   beta: tf.Tensor1D,
   eps: number,
 ): BatchNormTrainResult {
+  if (hasFastKernel(FAST_KERNELS.batchNormTrain)) {
+    const [y, mean, variance, invstd] = runFastKernel(FAST_KERNELS.batchNormTrain, { x, gamma, beta }, { eps });
+    invstd.dispose();
+    return { y: y as tf.Tensor4D | tf.Tensor2D, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
+  }
   return tf.tidy(() => {
     const axes = x.rank === 4 ? [0, 1, 2] : [0];
     const { mean, variance } = tf.moments(x, axes);

@@ -1,4 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { FAST_KERNELS, hasFastKernel, runFastKernel } from './fast-kernels.js';
+
+/** Runs a fused cross-entropy kernel, keeping the loss and freeing the saved log-probabilities. */
+function fusedLoss(name: string, inputs: Record<string, tf.Tensor>): tf.Tensor1D {
+  const [loss, logProbs] = runFastKernel(name, inputs, {});
+  logProbs.dispose();
+  return loss as tf.Tensor1D;
+}
 
 /**
  * Per-sample softmax cross-entropy with integer targets: loss_i = logsumexp(z_i) − z_i[y_i].
@@ -6,8 +14,12 @@ import * as tf from '@tensorflow/tfjs-core';
  * @param logits [B, C] float32 (borrowed).
  * @param labels [B] int32 class ids (borrowed).
  * @returns [B] float32, owned by the caller. No reduction: callers choose the denominator.
+ * Labels must lie in [0, C). Fused forward and gradient on backends that provide them.
  */
 export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
+  if (hasFastKernel(FAST_KERNELS.softmaxCrossEntropy)) {
+    return tf.tidy(() => fusedLoss(FAST_KERNELS.softmaxCrossEntropy, { logits, labels: labels.dtype === 'int32' ? labels : tf.cast(labels, 'int32') }));
+  }
   return tf.tidy(() => {
     const numClasses = logits.shape[1];
     const logProbs = tf.logSoftmax(logits);
@@ -23,5 +35,6 @@ export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): t
  * @returns [B], owned by the caller.
  */
 export function softCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor2D): tf.Tensor1D {
+  if (hasFastKernel(FAST_KERNELS.softCrossEntropy)) return fusedLoss(FAST_KERNELS.softCrossEntropy, { logits, targets });
   return tf.tidy(() => tf.neg(tf.sum(tf.mul(targets, tf.logSoftmax(logits)), 1)) as tf.Tensor1D);
 }

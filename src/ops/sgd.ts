@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { FAST_KERNELS, hasFastKernel, runFastKernel } from './fast-kernels.js';
 
 /** Hyper-parameters of PyTorch's torch.optim.SGD. */
 export interface SgdHyper {
@@ -22,6 +23,17 @@ export function sgdUpdate(
   velocity: readonly tf.Variable[],
   hyper: SgdHyper,
 ): void {
+  if (hasFastKernel(FAST_KERNELS.sgdUpdate)) {
+    const attrs = { lr: hyper.lr, momentum: hyper.momentum, weightDecay: hyper.weightDecay, nesterov: hyper.nesterov };
+    tf.tidy(() => {
+      for (let i = 0; i < params.length; i++) {
+        const [p, v] = runFastKernel(FAST_KERNELS.sgdUpdate, { param: params[i], grad: grads[i], velocity: velocity[i] }, attrs);
+        velocity[i].assign(v);
+        params[i].assign(p);
+      }
+    });
+    return;
+  }
   tf.tidy(() => {
     for (let i = 0; i < params.length; i++) {
       const p = params[i];

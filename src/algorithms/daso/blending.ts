@@ -10,10 +10,12 @@ import * as tf from '@tensorflow/tfjs-core';
  */
 export function blendPseudoLabels(probs: tf.Tensor2D, semantic: tf.Tensor2D, weights: tf.Tensor1D | number): tf.Tensor2D {
   return tf.tidy(() => {
+    // A one-hot product, not tf.gather: gather's gradient rejects int32 indices that the tape
+    // traces back to the parameters (through argmax), while oneHot's is zero by definition.
     const v =
       typeof weights === 'number'
         ? tf.scalar(weights)
-        : tf.reshape(tf.gather(weights, tf.argMax(probs, 1)), [-1, 1]);
+        : tf.sum(tf.mul(tf.oneHot(tf.argMax(probs, 1) as tf.Tensor1D, probs.shape[1]), weights), 1, true);
     return tf.add(tf.mul(tf.sub(1, v), probs), tf.mul(v, semantic)) as tf.Tensor2D;
   });
 }

@@ -1,0 +1,22 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { selectBackend } from './src/backend/select.js';
+import { createModel } from './src/models/create-model.js';
+import { softmaxCrossEntropy } from './src/ops/cross-entropy.js';
+await import('/tmp/scratch/grads.mjs');
+const net = process.argv[2] ?? 'wrn-28-2';
+const batch = Number(process.argv[3] ?? 320);
+await selectBackend('torch', Number(process.argv[4] ?? 2));
+const model = createModel(net, { numClasses: 10, inputChannels: 3, seed: 1 });
+const vars = model.params.map((p) => p.variable);
+const x = tf.randomNormal([batch, 32, 32, 3]) as tf.Tensor4D;
+const y = tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), 'int32');
+const run = () => { const { value, grads } = tf.variableGrads(() => tf.mean(softmaxCrossEntropy(model.forward(x, true).logits, y)) as tf.Scalar, vars); value.dataSync(); tf.dispose([value, ...Object.values(grads)]); };
+run();
+const info = await tf.profile(run);
+const agg = new Map<string, {n: number, ms: number}>();
+for (const k of info.kernels) { const key = k.name + ' ' + JSON.stringify(k.inputShapes.slice(0,2)); const a = agg.get(key) ?? {n:0, ms:0}; a.n++; a.ms += k.kernelTimeMs as number; agg.set(key, a); }
+const rows = [...agg.entries()].sort((a,b)=>b[1].ms-a[1].ms).slice(0, 25);
+let total = 0; for (const k of info.kernels) total += k.kernelTimeMs as number;
+console.log('total kernel ms', total.toFixed(0), 'kernels', info.kernels.length);
+for (const [k, a] of rows) console.log(a.ms.toFixed(0).padStart(7), String(a.n).padStart(4), k);

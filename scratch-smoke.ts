@@ -1,0 +1,16 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { selectBackend, listAvailableBackends } from './src/backend/select.js';
+console.log(await listAvailableBackends());
+console.log(await selectBackend('torch', 2));
+const x = tf.tensor4d([1,2,3,4,5,6,7,8], [1,2,2,2]);
+tf.add(x,1).print(); tf.sum(x,[1,2]).print(); tf.argMax(x,-1).print(); tf.transpose(x,[0,3,1,2]).print();
+tf.conv2d(x, tf.ones([2,2,2,1]) as tf.Tensor4D, 1, 'same').print();
+tf.oneHot(tf.tensor1d([0,2,-1],'int32'), 3).print();
+tf.gather(tf.tensor2d([[1,2],[3,4],[5,6]]), tf.tensor1d([2,0],'int32')).print();
+tf.maxPool(x, 2, 1, 'same').print();
+tf.slice(x, [0,1,0,0],[1,1,2,2]).print();
+console.log(tf.memory().numTensors, (tf.backend() as any).numDataIds(), (tf.backend() as any).numNativeTensors());
+tf.avgPool(x, 2, 1, 'same').print();
+const g = tf.grad((t: tf.Tensor4D) => tf.sum(tf.maxPool(t, 2, 1, 'same')))(x); g.print();
+console.log(tf.memory().numTensors, (tf.backend() as any).numDataIds(), (tf.backend() as any).numNativeTensors());

@@ -1,0 +1,209 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { FAST_KERNELS } from '../../ops/fast-kernels.js';
+import { SCALAR_TYPE, type Native, type TorchBackend } from './backend.js';
+import { defineKernel, padSpatial } from './kernels.js';
+
+/**
+ * The fused kernels of src/ops/fast-kernels.ts on the torch backend, and their gradients.
+ *
+ * tfjs's composite gradients for batch norm, LeakyReLU and softmax cross-entropy take many
+ * kernels each (batch norm's is 17-28x slower than ATen's); here each is one ATen call forward
+ * and one backward. Gradient functions compute all input gradients in ONE backward kernel when
+ * the tape asks for the node, as PyTorch does; gradients the tape then does not use are freed with
+ * the backward pass's scope.
+ */
+
+const BACKWARD = {
+  conv2d: 'SslConv2DBackward',
+  batchNormTrain: 'SslBatchNormTrainBackward',
+  leakyRelu: 'SslLeakyReluBackward',
+  softmaxCrossEntropy: 'SslSoftmaxCrossEntropyBackward',
+  softCrossEntropy: 'SslSoftCrossEntropyBackward',
+} as const;
+
+type Pad4 = [number, number, number, number];
+
+function info(inputs: tf.NamedTensorInfoMap, name: string): tf.TensorInfo {
+  const t = inputs[name];
+  if (t === undefined) throw new Error(`torch backend: missing input '${name}'`);
+  return t;
+}
+
+function runMulti(name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap): tf.Tensor[] {
+  return tf.engine().runKernel(name, inputs, attrs) as tf.Tensor[];
+}
+
+/** dlogits of −log softmax picked by labels: (softmax − onehot) · dy. */
+function softmaxCeBackward(b: TorchBackend, dy: tf.TensorInfo, logProbs: tf.TensorInfo, labels: tf.TensorInfo): Native {
+  const classes = logProbs.shape[1];
+  const isLabel = b.aten('eq.Tensor', [b.aten('unsqueeze', [labels, 1]), b.aten('arange', [classes, SCALAR_TYPE.int32])]);
+  const hot = b.aten('to.dtype', [isLabel, SCALAR_TYPE.float32]);
+  const diff = b.aten('sub.Tensor', [b.aten('exp', [logProbs]), hot]);
+  return b.aten('mul.Tensor', [diff, b.aten('unsqueeze', [dy, 1])]);
+}
+
+export function registerFusedKernels(): void {
+  // ---- convolution with explicit [top, bottom, left, right] zero padding ----
+  const convArgs = (attrs: tf.NamedAttrMap): { stride: number[]; pad: Pad4; sym: boolean } => {
+    const pad = attrs.pad as Pad4;
+    return { stride: attrs.strides as number[], pad, sym: pad[0] === pad[1] && pad[2] === pad[3] };
+  };
+  const pads = (p: Pad4) => ({ top: p[0], bottom: p[1], left: p[2], right: p[3] });
+  defineKernel(FAST_KERNELS.conv2d, (b, i, a) => {
+    const { stride, pad, sym } = convArgs(a);
+    const x = info(i, 'x');
+    const src = sym ? x : padSpatial(b, x, pads(pad));
+    return b.native(b.addon.conv2d(b.handle(src), b.handle(info(i, 'filter')), stride, sym ? [pad[0], pad[2]] : [0, 0], [1, 1], 1));
+  });
+  defineKernel(BACKWARD.conv2d, (b, i, a) => {
+    const { stride, pad, sym } = convArgs(a);
+    const x = info(i, 'x');
+    const src = sym ? x : padSpatial(b, x, pads(pad));
+    const [dxDesc, dwDesc] = b.addon.conv2dBackward(
+      b.handle(info(i, 'dy')),
+      b.handle(src),
+      b.handle(info(i, 'filter')),
+      stride,
+      sym ? [pad[0], pad[2]] : [0, 0],
+      [1, 1],
+      1,
+      true,
+      true,
+    );
+    let dx = b.native(dxDesc as number[]);
+    const dw = b.native(dwDesc as number[]);
+    if (!sym) {
+      dx = b.aten('slice.Tensor', [dx, 1, pad[0], pad[0] + x.shape[1], 1]);
+      dx = b.aten('contiguous', [b.aten('slice.Tensor', [dx, 2, pad[2], pad[2] + x.shape[2], 1])]);
+    }
+    return [dx, dw];
+  });
+  tf.registerGradient({
+    kernelName: FAST_KERNELS.conv2d,
+    inputsToSave: ['x', 'filter'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, filter] = saved;
+      const [dx, dw] = runMulti(BACKWARD.conv2d, { dy: dy as tf.Tensor, x, filter }, attrs);
+      return { x: () => dx, filter: () => dw };
+    },
+  });
+
+  // ---- batch norm in training mode: ATen native_batch_norm / native_batch_norm_backward ----
+  defineKernel(FAST_KERNELS.batchNormTrain, (b, i, a) => {
+    const eps = a.eps as number;
+    const [y, mean, invstd] = b.addon.batchNormTrain(b.handle(info(i, 'x')), b.handle(info(i, 'gamma')), b.handle(info(i, 'beta')), eps);
+    const invstdN = b.native(invstd);
+    // ATen keeps 1/sqrt(var + eps); callers want the biased variance for the running statistics.
+    const variance = b.aten('sub.Scalar', [b.aten('pow.Tensor_Scalar', [invstdN, -2]), eps]);
+    return [b.native(y), b.native(mean), variance, invstdN];
+  });
+  defineKernel(BACKWARD.batchNormTrain, (b, i, a) => {
+    const [dx, dgamma, dbeta] = b.addon.batchNormTrainBackward(
+      b.handle(info(i, 'dy')),
+      b.handle(info(i, 'x')),
+      b.handle(info(i, 'gamma')),
+      b.handle(info(i, 'mean')),
+      b.handle(info(i, 'invstd')),
+      a.eps as number,
+      true,
+      true,
+      true,
+    );
+    return [b.native(dx as number[]), b.native(dgamma as number[]), b.native(dbeta as number[])];
+  });
+  tf.registerGradient({
+    kernelName: FAST_KERNELS.batchNormTrain,
+    inputsToSave: ['x', 'gamma'],
+    outputsToSave: [false, true, false, true],
+    gradFunc: (dys, saved, attrs) => {
+      // Only y carries a gradient: mean and variance feed the running statistics (see batch-norm.ts).
+      const dy = (dys as tf.Tensor[])[0];
+      const [x, gamma, mean, invstd] = saved;
+      const [dx, dgamma, dbeta] = runMulti(BACKWARD.batchNormTrain, { dy, x, gamma, mean, invstd }, attrs);
+      return { x: () => dx, gamma: () => dgamma, beta: () => dbeta };
+    },
+  });
+
+  // ---- LeakyReLU ----
+  defineKernel(FAST_KERNELS.leakyRelu, (b, i, a) => b.aten('leaky_relu', [info(i, 'x'), a.alpha as number]));
+  defineKernel(BACKWARD.leakyRelu, (b, i, a) =>
+    b.aten('leaky_relu_backward', [info(i, 'dy'), info(i, 'x'), a.alpha as number, false]),
+  );
+  tf.registerGradient({
+    kernelName: FAST_KERNELS.leakyRelu,
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x] = saved;
+      return { x: () => tf.engine().runKernel(BACKWARD.leakyRelu, { dy: dy as tf.Tensor, x }, attrs) as tf.Tensor };
+    },
+  });
+
+  // ---- softmax cross-entropy with integer labels ----
+  defineKernel(FAST_KERNELS.softmaxCrossEntropy, (b, i) => {
+    const logProbs = b.aten('_log_softmax', [info(i, 'logits'), 1, false]);
+    const index = b.aten('unsqueeze', [b.aten('to.dtype', [info(i, 'labels'), SCALAR_TYPE.int64]), 1]);
+    const picked = b.aten('squeeze.dim', [b.aten('gather', [logProbs, 1, index]), 1]);
+    return [b.aten('neg', [picked]), logProbs];
+  });
+  defineKernel(BACKWARD.softmaxCrossEntropy, (b, i) =>
+    softmaxCeBackward(b, info(i, 'dy'), info(i, 'logProbs'), info(i, 'labels')),
+  );
+  tf.registerGradient({
+    kernelName: FAST_KERNELS.softmaxCrossEntropy,
+    inputsToSave: ['labels'],
+    outputsToSave: [false, true],
+    gradFunc: (dys, saved) => {
+      const dy = (dys as tf.Tensor[])[0];
+      const [labels, logProbs] = saved;
+      return {
+        logits: () => tf.engine().runKernel(BACKWARD.softmaxCrossEntropy, { dy, logProbs, labels }) as tf.Tensor,
+        labels: () => tf.zeros(labels.shape, 'float32'),
+      };
+    },
+  });
+
+  // ---- cross-entropy against soft targets ----
+  defineKernel(FAST_KERNELS.softCrossEntropy, (b, i) => {
+    const logProbs = b.aten('_log_softmax', [info(i, 'logits'), 1, false]);
+    const loss = b.aten('neg', [b.aten('sum.dim_IntList', [b.aten('mul.Tensor', [info(i, 'targets'), logProbs]), [1], false])]);
+    return [loss, logProbs];
+  });
+  defineKernel(BACKWARD.softCrossEntropy, (b, i) => {
+    const targets = info(i, 'targets');
+    const logProbs = info(i, 'logProbs');
+    const dyCol = b.aten('unsqueeze', [info(i, 'dy'), 1]);
+    // d/dz −Σ q·log softmax(z) = softmax(z)·Σq − q; d/dq = −log softmax(z).
+    const mass = b.aten('sum.dim_IntList', [targets, [1], true]);
+    const dLogits = b.aten('mul.Tensor', [b.aten('sub.Tensor', [b.aten('mul.Tensor', [b.aten('exp', [logProbs]), mass]), targets]), dyCol]);
+    const dTargets = b.aten('neg', [b.aten('mul.Tensor', [logProbs, dyCol])]);
+    return [dLogits, dTargets];
+  });
+  tf.registerGradient({
+    kernelName: FAST_KERNELS.softCrossEntropy,
+    inputsToSave: ['targets'],
+    outputsToSave: [false, true],
+    gradFunc: (dys, saved) => {
+      const dy = (dys as tf.Tensor[])[0];
+      const [targets, logProbs] = saved;
+      const [dLogits, dTargets] = runMulti(BACKWARD.softCrossEntropy, { dy, targets, logProbs }, {});
+      return { logits: () => dLogits, targets: () => dTargets };
+    },
+  });
+
+  // ---- parameter updates (no gradients) ----
+  defineKernel(FAST_KERNELS.sgdUpdate, (b, i, a) => {
+    // Same operation order as torch.optim.SGD (_single_tensor_sgd, 1.13), so results match bit for bit.
+    const param = info(i, 'param');
+    const lr = a.lr as number;
+    const momentum = a.momentum as number;
+    const wd = a.weightDecay as number;
+    const d: Native | tf.TensorInfo = wd !== 0 ? b.aten('add.Tensor', [info(i, 'grad'), param, wd]) : info(i, 'grad');
+    const v = b.aten('add.Tensor', [b.aten('mul.Scalar', [info(i, 'velocity'), momentum]), d]);
+    const step = a.nesterov === true ? b.aten('add.Tensor', [d, v, momentum]) : v;
+    return [b.aten('add.Tensor', [param, step, -lr]), v];
+  });
+  defineKernel(FAST_KERNELS.emaUpdate, (b, i, a) => {
+    const decay = a.decay as number;
+    return b.aten('add.Tensor', [b.aten('mul.Scalar', [info(i, 'target'), decay]), b.aten('mul.Scalar', [info(i, 'source'), 1 - decay])]);
+  });
+}

@@ -1,0 +1,43 @@
+import { availableParallelism } from 'node:os';
+import * as tf from '@tensorflow/tfjs-core';
+import { loadTorchAddon } from './addon.js';
+import { TorchBackend } from './backend.js';
+import { registerFusedKernels } from './fused.js';
+import { BACKEND_NAME, registerKernels } from './kernels.js';
+
+export { TorchBackend } from './backend.js';
+export { BACKEND_NAME as TORCH_BACKEND_NAME } from './kernels.js';
+
+/** Outcome of registering the torch backend: registered, or why not. */
+export type TorchRegistration = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+
+let kernelsRegistered = false;
+
+/**
+ * Registers the `torch` tfjs backend (libtorch addon) and its kernels, once. Does not make it
+ * active: call `tf.setBackend('torch')`. Never throws; when the addon is missing, says why.
+ *
+ * @param threads intra-op threads for libtorch; default: the number of cores (libtorch may
+ *   otherwise start with 1).
+ */
+export function registerTorchBackend(threads?: number): TorchRegistration {
+  const load = loadTorchAddon();
+  if (load.addon === null) return { ok: false, reason: load.reason };
+  const addon = load.addon;
+  addon.setThreads(threads ?? availableParallelism());
+  if (tf.findBackendFactory(BACKEND_NAME) === null) {
+    tf.registerBackend(BACKEND_NAME, () => new TorchBackend(addon));
+  }
+  if (!kernelsRegistered) {
+    registerKernels();
+    registerFusedKernels();
+    kernelsRegistered = true;
+  }
+  return { ok: true };
+}
+
+/** Live native tensors held by the addon (for leak tests); 0 when the addon is not loaded. */
+export function liveNativeTensors(): number {
+  const load = loadTorchAddon();
+  return load.addon === null ? 0 : load.addon.live();
+}

@@ -1,0 +1,87 @@
+import { Command } from 'commander';
+import { UserError } from '../errors.js';
+import { NET_NAMES } from '../models/create-model.js';
+import { BENCH_STEPS, type BenchStep } from '../bench/our-runner.js';
+import { formatReport } from '../bench/report.js';
+import { BENCH_DEFAULTS, runBench, type BenchBackend, type BenchDeps, type BenchOptions } from '../bench/run-bench.js';
+import { processOutput, type CliOutput } from './output.js';
+
+/** Values of `ssl bench --backend`. */
+export const BENCH_BACKENDS = ['auto', 'tensorflow', 'torch', 'wasm', 'cpu', 'all'] as const;
+
+const HELP = `
+Times the training step of our trainer (the one \`ssl run\` executes: batch to tensors, forward,
+loss, gradients, SGD, EMA, read-back) on random 32x32x3 batches and, when a Python with torch is
+found, the same net and step in PyTorch (scripts/bench_torch.py) in channels_last and NCHW, with
+the same thread count, in interleaved rounds: ours 1, PyTorch channels_last 1, PyTorch NCHW 1,
+ours 2, ... Reports the median images/second per runner and ours / PyTorch's best.
+Augmentation and data loading are not timed; warm-up steps are not timed.
+cpu and wasm (plain JS / WebAssembly) are ~1000x slower: they time 1 step unless --steps is given.
+See docs/bench.md for how to read the output.
+
+Examples:
+  $ ssl bench --net wrn-28-2 --step fixmatch              # torch backend vs PyTorch, 2 cores ~ 4 min
+  $ ssl bench --net cnn-small --rounds 5 --json
+  $ ssl bench --net cnn-small --steps 2000 --rounds 1 --no-torch-reference   # memory stays flat?
+  $ ssl bench --net cnn-small --backend all                 # every installed backend
+  $ ssl bench --python /usr/bin/python3                     # a Python that has torch`;
+
+function positiveInt(flag: string, min: number): (value: string) => number {
+  return (value: string) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) {
+      throw new UserError(flag, `'${value}' is not an integer ≥ ${min}`, `Pass an integer ≥ ${min}`);
+    }
+    return n;
+  };
+}
+
+function oneOf<T extends string>(flag: string, allowed: readonly T[], value: string): T {
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new UserError(flag, `unknown value '${value}'`, `Use one of: ${allowed.join(', ')}`);
+}
+
+/** Validates the parsed flags into BenchOptions (UserError naming the flag on bad input). */
+export function benchOptionsFromFlags(flags: Record<string, unknown>, explicit: (key: string) => boolean): BenchOptions {
+  return {
+    net: oneOf('--net', NET_NAMES, String(flags.net)),
+    step: oneOf<BenchStep>('--step', BENCH_STEPS, String(flags.step)),
+    backend: oneOf<BenchBackend>('--backend', BENCH_BACKENDS, String(flags.backend)),
+    steps: explicit('steps') ? positiveInt('--steps', 1)(String(flags.steps)) : undefined,
+    rounds: explicit('rounds') ? positiveInt('--rounds', 1)(String(flags.rounds)) : undefined,
+    warmup: explicit('warmup') ? positiveInt('--warmup', 0)(String(flags.warmup)) : undefined,
+    threads: positiveInt('--threads', 0)(String(flags.threads)),
+    torchReference: flags.torchReference !== false,
+    python: typeof flags.python === 'string' ? flags.python : undefined,
+  };
+}
+
+/**
+ * `ssl bench`: images/second of the real training step per backend, side by side with PyTorch.
+ * Throws (UserError for bad flags) instead of exiting; the CLI entry sets the exit code.
+ * `deps` replaces the backends and the PyTorch process in tests.
+ */
+export function createBenchCommand(output: CliOutput = processOutput, deps?: BenchDeps): Command {
+  const cmd = new Command('bench')
+    .description('time the training step per backend, interleaved with the same net and step in PyTorch')
+    .option('--net <name>', `network: ${NET_NAMES.join(', ')}`, 'wrn-28-2')
+    .option('--step <kind>', `training step: fixmatch (64 + 128 weak + 128 strong images) or supervised (64 labeled)`, 'fixmatch')
+    .option('--backend <name>', `tfjs backend: ${BENCH_BACKENDS.join(', ')} (all = every installed one)`, 'auto')
+    .option('--steps <n>', `timed steps per round (default ${BENCH_DEFAULTS.steps}; 1 on cpu/wasm)`, String(BENCH_DEFAULTS.steps))
+    .option('--rounds <n>', `interleaved rounds; the median is reported (default ${BENCH_DEFAULTS.rounds}; 1 on cpu/wasm)`, String(BENCH_DEFAULTS.rounds))
+    .option('--warmup <n>', `untimed steps before the first round, per runner (default ${BENCH_DEFAULTS.warmup}; 0 on cpu/wasm)`, String(BENCH_DEFAULTS.warmup))
+    .option('--threads <n>', 'threads of the torch backend and of PyTorch (0 = number of cores)', '0')
+    .option('--python <path>', 'Python with torch for the reference (default: python3, then /usr/bin/python3)')
+    .option('--no-torch-reference', 'time only our backends')
+    .option('--json', 'print the full report as one JSON object')
+    .addHelpText('after', HELP);
+  cmd.action(async (flags: Record<string, unknown>) => {
+    const explicit = (key: string): boolean => cmd.getOptionValueSource(key) === 'cli';
+    const opts = benchOptionsFromFlags(flags, explicit);
+    const json = flags.json === true;
+    const report = await runBench(opts, (line) => output.err(`${line}\n`), deps);
+    if (json) output.out(`${JSON.stringify(report, null, 2)}\n`);
+    else output.out(formatReport(report));
+  });
+  return cmd;
+}

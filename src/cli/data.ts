@@ -1,0 +1,162 @@
+import { Command, Option } from 'commander';
+import { kebabCase, type OptionSpec } from '../config/option-spec.js';
+import { dataOptions } from '../config/run-options.js';
+import { UserError } from '../errors.js';
+import { classCounts, drawLongTailSplit, splitCounts, type LongTailSplit, type LongTailSplitOptions } from '../data/longtail.js';
+import { saveSplitFile } from '../data/split-file.js';
+import { loadDataset } from '../data/sources/index.js';
+
+/** Where the command writes; tests capture it. Defaults to process.stdout. */
+export interface DataCommandIO {
+  readonly out?: (text: string) => void;
+  /** Commander's own error text (unknown flag, missing value); defaults to process.stderr. */
+  readonly err?: (text: string) => void;
+}
+
+/** Per-class counts printed by `ssl data split --json`. */
+export interface SplitCountsReport {
+  readonly labeled: number[];
+  readonly unlabeled: number[];
+  readonly validation: number[];
+  readonly test: number[];
+}
+
+/** The RunConfig keys `ssl data split` reads; flags, defaults and validation come from their specs. */
+const SPLIT_KEYS = ['dataset', 'dataDir', 'n1', 'm1', 'gammaL', 'gammaU', 'validationPerClass', 'labeledInUnlabeled', 'seed'] as const;
+type SplitKey = (typeof SPLIT_KEYS)[number];
+
+const HELP_EXAMPLES = `
+Examples:
+  # the embedded Fashion-MNIST, DASO's CIFAR-10 setting (N_1=1500, M_1=3000, γ_l=100), uniform unlabeled set
+  $ ssl data split --dataset fashion-mnist --gamma-l 100 --gamma-u 1 --n1 1500 --m1 3000
+
+  # reversed unlabeled set (γ_u = 1/100), counts as JSON
+  $ ssl data split --gamma-u 0.01 --json
+
+  # CIFAR-10 from disk, save the drawn indices for \`ssl run --split-file\`
+  $ ssl data split --dataset cifar10 --data-dir ~/data/cifar-10-batches-bin --n1 500 --m1 4000 --save split.json
+`;
+
+/**
+ * `ssl data`: dataset tools. Subcommand `split` draws a long-tailed split (DASO's procedure,
+ * src/data/longtail.ts), prints per-class counts (a table, or `--json`) and optionally saves the
+ * indices. Throws (UserError for bad input, CommanderError for unknown flags) instead of exiting;
+ * the CLI entry sets the exit code.
+ */
+export function createDataCommand(io: DataCommandIO = {}): Command {
+  const out = io.out ?? ((text: string) => void process.stdout.write(text));
+  const output = io.err ? { writeOut: out, writeErr: io.err } : { writeOut: out };
+  const data = new Command('data').description('dataset tools: draw and inspect long-tailed splits').exitOverride();
+  data.configureOutput(output);
+
+  const split = new Command('split')
+    .description('draw a long-tailed labeled/unlabeled/validation split and print per-class counts')
+    .exitOverride()
+    .configureOutput(output);
+  for (const key of SPLIT_KEYS) split.addOption(flagFor(key, dataOptions[key] as OptionSpec<unknown>));
+  split
+    .addOption(new Option('--val-per-class <n>', 'alias of --validation-per-class'))
+    .option('--save <file>', 'write the drawn indices (labeled, unlabeled, validation) as JSON, for `ssl run --split-file`')
+    .option('--json', 'print {labeled, unlabeled, validation, test} per-class count arrays as JSON')
+    .addHelpText('after', HELP_EXAMPLES)
+    .action(async (raw: Record<string, unknown>) => {
+      await runSplit(raw, out);
+    });
+  data.addCommand(split);
+  return data;
+}
+
+async function runSplit(raw: Record<string, unknown>, out: (text: string) => void): Promise<void> {
+  if (raw.valPerClass !== undefined) raw.validationPerClass = raw.valPerClass;
+  const values = {} as Record<SplitKey, unknown>;
+  for (const key of SPLIT_KEYS) values[key] = parseFlag(key, dataOptions[key] as OptionSpec<unknown>, raw[key]);
+  const opts: LongTailSplitOptions = {
+    n1: values.n1 as number,
+    m1: values.m1 as number,
+    gammaL: values.gammaL as number,
+    gammaU: values.gammaU as number,
+    validationPerClass: values.validationPerClass as number,
+    labeledInUnlabeled: values.labeledInUnlabeled as boolean,
+    seed: values.seed as number,
+  };
+  const name = values.dataset as string;
+  const dataDir = (values.dataDir as string | null) ?? undefined;
+
+  const dataset = await loadDataset({ name, dataDir });
+  let drawn: LongTailSplit;
+  try {
+    drawn = drawLongTailSplit(dataset.train.labels, dataset.numClasses, opts);
+  } catch (e) {
+    throw e instanceof UserError && (SPLIT_KEYS as readonly string[]).includes(e.field) ? withFlag(e) : e;
+  }
+  const counts = splitCounts(drawn, dataset.train.labels, dataset.numClasses);
+  const report: SplitCountsReport = { ...counts, test: classCounts(null, dataset.test.labels, dataset.numClasses) };
+
+  if (typeof raw.save === 'string') {
+    await saveSplitFile(raw.save, drawn, {
+      dataset: dataset.name,
+      numTrain: dataset.train.count,
+      numClasses: dataset.numClasses,
+      seed: opts.seed,
+      options: opts,
+      labeledInUnlabeled: opts.labeledInUnlabeled,
+    });
+  }
+  if (raw.json === true) {
+    out(`${JSON.stringify(report)}\n`);
+    return;
+  }
+  const header =
+    `${dataset.name}: γ_l=${opts.gammaL} γ_u=${opts.gammaU} N_1=${opts.n1} M_1=${opts.m1}, ` +
+    `${opts.validationPerClass} validation/class, seed ${opts.seed}` +
+    (opts.labeledInUnlabeled ? ', labeled images also unlabeled' : '');
+  out(`${header}\n${formatSplitTable(dataset.classNames, report)}`);
+  if (typeof raw.save === 'string') out(`saved split indices to ${raw.save}\n`);
+}
+
+/**
+ * A per-class table: class, labeled, unlabeled, validation, test, and a total row. Ends with a newline.
+ */
+export function formatSplitTable(classNames: readonly string[], counts: SplitCountsReport): string {
+  const cols = ['labeled', 'unlabeled', 'validation', 'test'] as const;
+  const total = (a: number[]): number => a.reduce((s, v) => s + v, 0);
+  const rows: string[][] = classNames.map((name, c) => [name, ...cols.map((k) => String(counts[k][c]))]);
+  rows.push(['total', ...cols.map((k) => String(total(counts[k])))]);
+  const head = ['class', ...cols];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]): string => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
+  return [line(head), ...rows.slice(0, -1).map(line), line(rows[rows.length - 1])].join('\n') + '\n';
+}
+
+function flagFor(key: SplitKey, spec: OptionSpec<unknown>): Option {
+  const flag = `--${kebabCase(key)}`;
+  if (typeof spec.default === 'boolean') return new Option(flag, spec.describe);
+  const option = new Option(`${flag} ${spec.valueName ?? '<value>'}`, spec.describe);
+  return spec.default === null ? option : option.default(spec.default);
+}
+
+/** Converts a flag's string to the spec's type and validates it with the spec's schema. */
+function parseFlag(key: SplitKey, spec: OptionSpec<unknown>, raw: unknown): unknown {
+  const flag = `--${kebabCase(key)}`;
+  let value: unknown = raw ?? spec.default;
+  if (typeof spec.default === 'boolean') value = raw === true;
+  else if (typeof spec.default === 'number' && typeof value === 'string') {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n)) {
+      throw new UserError(flag, `got "${value}", not a number`, `Allowed: ${spec.describe}.`);
+    }
+    value = n;
+  }
+  const parsed = spec.schema.safeParse(value);
+  if (!parsed.success) {
+    const why = parsed.error.issues.map((i) => i.message).join('; ');
+    throw new UserError(flag, `got ${JSON.stringify(value)}: ${why}`, `Allowed: ${spec.describe}.`);
+  }
+  return parsed.data;
+}
+
+/** Re-labels a UserError from a config key (`gammaL`) with its flag (`--gamma-l`). */
+function withFlag(e: UserError): UserError {
+  const problem = e.message.slice(e.field.length + 2, e.message.length - e.fix.length - 2);
+  return new UserError(`--${kebabCase(e.field)}`, problem, e.fix);
+}

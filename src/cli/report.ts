@@ -1,0 +1,40 @@
+import { Command } from 'commander';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { existsSync } from 'node:fs';
+import { UserError } from '../errors.js';
+import { readRunSummary, writeComparisonReport } from '../report/write-report.js';
+import { renderComparison } from '../report/comparison.js';
+import { processOutput, type CliOutput } from './output.js';
+
+const EXAMPLES = `
+Examples:
+  $ ssl report runs/daso-fashion-mnist-s0-...                 # print the run's summary.md
+  $ ssl report compare runs/fixmatch-... runs/daso-... --out reports/fm-vs-daso
+                                                            # per-class pseudo-label recall/precision side by side`;
+
+/** `ssl report`: show a run's summary, or compare runs (e.g. FixMatch vs DASO on one seed). */
+export function createReportCommand(output: CliOutput = processOutput): Command {
+  const cmd = new Command('report').description("print a run's summary, or compare runs").addHelpText('after', EXAMPLES);
+  cmd
+    .argument('<runDir>', 'a run directory (runs/<id>)')
+    .action(async (runDir: string) => {
+      const file = path.join(runDir, 'summary.md');
+      if (!existsSync(file)) {
+        throw new UserError('<runDir>', `${runDir} has no summary.md`, 'Give a finished run directory; an interrupted run can be finished with `ssl run <algorithm> --resume <runDir>`.');
+      }
+      output.out(await readFile(file, 'utf8'));
+    });
+  cmd
+    .command('compare')
+    .description('compare runs: accuracy, per-class accuracy and pseudo-label recall/precision, tail classes called out')
+    .argument('<runDirs...>', 'two or more run directories; the first is the reference')
+    .option('--out <dir>', 'where comparison.md, comparison.html and charts/ go', 'reports/comparison')
+    .action(async (runDirs: string[], flags: { out: string }) => {
+      if (runDirs.length < 2) throw new UserError('<runDirs>', `got ${runDirs.length} run`, 'Give at least two run directories.');
+      const runs = await Promise.all(runDirs.map((d) => readRunSummary(path.join(d, 'summary.json'))));
+      const files = await writeComparisonReport(flags.out, runs);
+      output.out(`${renderComparison(runs).markdown}\nwritten: ${files.markdown}, ${files.html}\n`);
+    });
+  return cmd;
+}

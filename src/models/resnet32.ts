@@ -1,0 +1,75 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Rng } from '../util/rng.js';
+import { ComposedClassifier } from './composed-classifier.js';
+import { type BatchNorm, type Conv2d, LayerBuilder, globalAvgPool } from './layers.js';
+
+/** One basic block of ResNet-32 (LDAM-DRW `BasicBlock`, option A). */
+interface BasicBlock {
+  readonly conv1: Conv2d;
+  readonly bn1: BatchNorm;
+  readonly conv2: Conv2d;
+  readonly bn2: BatchNorm;
+  /** Zero channels padded on each side by the option-A shortcut; null = identity shortcut. */
+  readonly padChannels: number | null;
+}
+
+function applyBlock(block: BasicBlock, x: tf.Tensor4D, training: boolean): tf.Tensor4D {
+  return tf.tidy(() => {
+    const h = tf.relu(block.bn1.apply(block.conv1.apply(x), training));
+    const out = block.bn2.apply(block.conv2.apply(h), training);
+    let shortcut = x;
+    if (block.padChannels !== null) {
+      // A 1x1 average pool at stride 2 is exactly x[:, ::2, ::2] and has a gradient on every backend.
+      const sub = tf.avgPool(x, 1, 2, 'valid');
+      shortcut = tf.pad(sub, [
+        [0, 0],
+        [0, 0],
+        [0, 0],
+        [block.padChannels, block.padChannels],
+      ]);
+    }
+    return tf.relu(tf.add(out, shortcut)) as tf.Tensor4D;
+  });
+}
+
+/**
+ * CIFAR ResNet-32 of kaidic/LDAM-DRW `models/resnet_cifar.py` (He et al. 2016, option A):
+ * conv3x3(16)-BN-ReLU, three stages of five basic blocks with 16/32/64 channels (stride 2 at the
+ * first block of stages 2 and 3), global average pool -> 64-d feature -> Linear(64, C).
+ * Basic block: out = ReLU(BN(conv(ReLU(BN(conv_s(x))))) + shortcut(x)); option-A shortcut when the
+ * shape changes: x[:, ::2, ::2, :] with planes/4 zero channels padded on each side (no parameters).
+ * Init as the official `_weights_init`: Kaiming-normal fan_in convs and head weight, BN 1/0,
+ * head bias PyTorch's default uniform. 464,154 parameters for 10 classes.
+ * Variable names are the official state_dict keys (`conv1.weight`, `layer1.0.bn1.weight`, ...,
+ * `linear.bias`). Only the plain linear head; LDAM's NormedLinear is a head variant.
+ */
+export function createResnet32(numClasses: number, inputChannels: number, rng: Rng): ComposedClassifier {
+  const b = new LayerBuilder(rng);
+  const conv1 = b.conv('conv1', 3, inputChannels, 16, 1, 1, 'fan_in');
+  const bn1 = b.batchNorm('bn1', 16);
+  const blocks: BasicBlock[] = [];
+  let inPlanes = 16;
+  [16, 32, 64].forEach((planes, stage) => {
+    for (let i = 0; i < 5; i++) {
+      const stride = i === 0 && stage > 0 ? 2 : 1;
+      const name = `layer${stage + 1}.${i}`;
+      blocks.push({
+        conv1: b.conv(`${name}.conv1`, 3, inPlanes, planes, stride, 1, 'fan_in'),
+        bn1: b.batchNorm(`${name}.bn1`, planes),
+        conv2: b.conv(`${name}.conv2`, 3, planes, planes, 1, 1, 'fan_in'),
+        bn2: b.batchNorm(`${name}.bn2`, planes),
+        padChannels: stride !== 1 || inPlanes !== planes ? Math.floor(planes / 4) : null,
+      });
+      inPlanes = planes;
+    }
+  });
+  const featureDim = 64;
+  const linear = b.linear('linear', featureDim, numClasses, 'kaiming');
+  const encode = (x: tf.Tensor4D, training: boolean): tf.Tensor2D =>
+    tf.tidy(() => {
+      let h = tf.relu(bn1.apply(conv1.apply(x), training));
+      for (const block of blocks) h = applyBlock(block, h, training);
+      return globalAvgPool(h);
+    });
+  return new ComposedClassifier('resnet-32', numClasses, featureDim, b, encode, linear);
+}

@@ -1,0 +1,268 @@
+/**
+ * The run summary: the stable `summary.json` schema (documented field by field in
+ * docs/summary-json.md; scripts and studies read it, so fields are only ever added) and the
+ * function that builds it from a finished run's evaluations and pseudo-label windows.
+ *
+ * All accuracies, recalls and precisions are fractions in [0, 1]; null means "undefined"
+ * (a class without samples, a class never pseudo-labelled, an empty shot group).
+ */
+import type { ClassificationMetrics } from '../eval/metrics.js';
+import type { PseudoLabelWindow } from '../eval/pseudo-label-tracker.js';
+import { shotGroups, type ShotGroup, type ShotRule } from '../eval/shot-groups.js';
+import { selectReported, type EvalRecord, type SelectionRule } from './select-reported.js';
+
+/** Reported metrics of one split after the selection rule. */
+export interface ReportedMetrics {
+  readonly top1: number;
+  readonly balancedAccuracy: number;
+  readonly geometricMeanRecall: number;
+  /** Per-class accuracy (recall), null for a class without samples. */
+  readonly perClassAccuracy: ReadonlyArray<number | null>;
+  /** Samples per class in the evaluated split. */
+  readonly perClassCount: ReadonlyArray<number>;
+  /** Many / medium / few groups under `groupRule` (accuracy null = empty group). */
+  readonly groups: { readonly many: ShotGroup; readonly medium: ShotGroup; readonly few: ShotGroup };
+  readonly groupRule: ShotRule;
+  /** Expected calibration error (15 bins) of the last evaluation, when it was computed. */
+  readonly ece?: number;
+}
+
+/** Per-class pseudo-label quality vectors (each length C, null = undefined for that class). */
+export interface PseudoLabelPerClass {
+  readonly recall: ReadonlyArray<number | null>;
+  readonly precision: ReadonlyArray<number | null>;
+  readonly gain: ReadonlyArray<number | null>;
+}
+
+/** One view (all or confident) of one source: last window and mean over the last K windows. */
+export interface PseudoLabelQuality {
+  readonly last: PseudoLabelPerClass;
+  /** Per class, the mean over the last `averagedWindows` windows of the defined values. */
+  readonly averaged: PseudoLabelPerClass;
+}
+
+/** summary.json `pseudoLabels`. */
+export interface PseudoLabelSummary {
+  /** Window length W in steps. */
+  readonly window: number;
+  /** K: how many last windows `averaged` covers (fewer if the run had fewer). */
+  readonly averagedWindows: number;
+  /** Steps of the last window (inclusive, 1-based). */
+  readonly lastWindow: { readonly startStep: number; readonly endStep: number };
+  /** Keyed by source: 'final', 'linear', 'semantic' (those the algorithm produces). */
+  readonly sources: Readonly<
+    Record<
+      string,
+      {
+        /** Every pseudo-label, confident or not (DASO's DistributionLogger). */
+        readonly all: PseudoLabelQuality;
+        /** Only pseudo-labels above the confidence threshold (those that enter the loss). */
+        readonly confident?: PseudoLabelQuality;
+        /** Fraction of confident samples in the last window. */
+        readonly confidentRate?: number;
+        /** KL(pseudo-label class distribution || ground-truth distribution), nats, last window, all view. */
+        readonly klToGroundTruth?: number | null;
+      }
+    >
+  >;
+}
+
+/** The stable summary.json schema, version 1. See docs/summary-json.md. */
+export interface RunSummary {
+  readonly schemaVersion: 1;
+  readonly runId: string;
+  /** Algorithm name as on the command line, e.g. 'fixmatch', 'daso'. */
+  readonly algorithm: string;
+  readonly dataset: string;
+  readonly net: string;
+  readonly seed: number;
+  /** tfjs backend that ran the job, e.g. 'torch', 'cpu'. */
+  readonly backend: string;
+  /** Completed training steps. */
+  readonly iterations: number;
+  /** Key settings shown in report titles (e.g. gammaL, gammaU, n1, m1); free-form scalars. */
+  readonly settings?: Readonly<Record<string, string | number | boolean>>;
+  /** Class names for labels in reports; indices are used when absent. */
+  readonly classNames?: ReadonlyArray<string>;
+  readonly selection: {
+    readonly rule: SelectionRule;
+    /** Evaluations the reported values come from. */
+    readonly evaluations: number;
+    /** Their steps. */
+    readonly steps: ReadonlyArray<number>;
+    /** All evaluations of the run. */
+    readonly totalEvaluations: number;
+  };
+  /** Reported TEST metrics. */
+  readonly final: ReportedMetrics;
+  /** Reported validation metrics (same rule), when the run has a validation split. */
+  readonly validation?: ReportedMetrics;
+  readonly pseudoLabels?: PseudoLabelSummary;
+  readonly classCounts: {
+    readonly labeled: ReadonlyArray<number>;
+    readonly unlabeled: ReadonlyArray<number>;
+    readonly validation?: ReadonlyArray<number>;
+    readonly test?: ReadonlyArray<number>;
+  };
+  readonly timing: {
+    /** Wall-clock training seconds (this process and resumed ones summed). */
+    readonly seconds: number;
+    /** Training iterations per second. */
+    readonly itPerSec: number;
+  };
+  /** ISO 8601 time the summary was written. */
+  readonly createdAt: string;
+}
+
+function reported(
+  m: ClassificationMetrics,
+  trainCounts: ReadonlyArray<number>,
+  groupRule: ShotRule,
+  ece: number | undefined,
+): ReportedMetrics {
+  const g = shotGroups(m.perClassAccuracy, trainCounts, groupRule);
+  return {
+    top1: m.top1,
+    balancedAccuracy: m.balancedAccuracy,
+    geometricMeanRecall: m.geometricMeanRecall,
+    perClassAccuracy: [...m.perClassAccuracy],
+    perClassCount: [...m.perClassCount],
+    groups: g.groups,
+    groupRule,
+    ...(ece !== undefined ? { ece } : {}),
+  };
+}
+
+function meanPerClass(vectors: ReadonlyArray<ReadonlyArray<number | null>>): Array<number | null> {
+  const C = vectors[0]?.length ?? 0;
+  const out: Array<number | null> = [];
+  for (let c = 0; c < C; c++) {
+    let s = 0;
+    let n = 0;
+    for (const v of vectors) {
+      const x = v[c];
+      if (x === null || x === undefined) continue;
+      s += x;
+      n++;
+    }
+    out.push(n === 0 ? null : s / n);
+  }
+  return out;
+}
+
+/**
+ * Condenses pseudo-label windows: the last window and the per-class mean of the last K windows,
+ * for each source and view. Returns undefined when there is no window.
+ * @param windows in step order
+ * @param averagedWindows K (default 5)
+ */
+export function summarizePseudoLabels(
+  windows: ReadonlyArray<PseudoLabelWindow>,
+  window: number,
+  averagedWindows = 5,
+): PseudoLabelSummary | undefined {
+  if (windows.length === 0) return undefined;
+  const last = windows[windows.length - 1];
+  const used = windows.slice(-averagedWindows);
+  const sources: Record<string, PseudoLabelSummary['sources'][string]> = {};
+  for (const [name, s] of Object.entries(last.sources)) {
+    const present = used.map((w) => w.sources[name]).filter((x) => x !== undefined);
+    const quality = (view: 'all' | 'confident'): PseudoLabelQuality | undefined => {
+      const lastView = s[view];
+      if (lastView === undefined) return undefined;
+      const views = present.map((p) => p[view]).filter((x) => x !== undefined);
+      return {
+        last: { recall: [...lastView.recall], precision: [...lastView.precision], gain: [...lastView.gain] },
+        averaged: {
+          recall: meanPerClass(views.map((v) => v.recall)),
+          precision: meanPerClass(views.map((v) => v.precision)),
+          gain: meanPerClass(views.map((v) => v.gain)),
+        },
+      };
+    };
+    const all = quality('all') as PseudoLabelQuality;
+    const confident = quality('confident');
+    sources[name] = {
+      all,
+      ...(confident ? { confident } : {}),
+      ...(s.confidentRate !== undefined ? { confidentRate: s.confidentRate } : {}),
+      klToGroundTruth: s.all.klToGroundTruth,
+    };
+  }
+  return {
+    window,
+    averagedWindows: used.length,
+    lastWindow: { startStep: last.startStep, endStep: last.endStep },
+    sources,
+  };
+}
+
+/** Everything {@link buildRunSummary} needs. */
+export interface RunSummaryInput {
+  readonly runId: string;
+  readonly algorithm: string;
+  readonly dataset: string;
+  readonly net: string;
+  readonly seed: number;
+  readonly backend: string;
+  readonly iterations: number;
+  readonly settings?: Readonly<Record<string, string | number | boolean>>;
+  readonly classNames?: ReadonlyArray<string>;
+  /** All evaluations in step order. */
+  readonly evals: ReadonlyArray<EvalRecord>;
+  readonly selectionRule: SelectionRule;
+  readonly groupRule: ShotRule;
+  readonly classCounts: RunSummary['classCounts'];
+  /** Closed pseudo-label windows in step order (and the flushed partial last one, if wanted). */
+  readonly pseudoLabelWindows?: ReadonlyArray<PseudoLabelWindow>;
+  /** Window length W of those windows. */
+  readonly pseudoLabelWindow?: number;
+  /** K of `averaged` (default 5). */
+  readonly pseudoLabelAveragedWindows?: number;
+  /** ECE of the last test evaluation, if computed. */
+  readonly testEce?: number;
+  readonly seconds: number;
+  /** Defaults to now. */
+  readonly createdAt?: string;
+}
+
+/** Builds the summary.json object (groups from the LABELED training counts). */
+export function buildRunSummary(input: RunSummaryInput): RunSummary {
+  const sel = selectReported(input.evals, input.selectionRule);
+  const trainCounts = input.classCounts.labeled;
+  const pl =
+    input.pseudoLabelWindows && input.pseudoLabelWindows.length > 0
+      ? summarizePseudoLabels(
+          input.pseudoLabelWindows,
+          input.pseudoLabelWindow ?? input.pseudoLabelWindows[0].endStep - input.pseudoLabelWindows[0].startStep + 1,
+          input.pseudoLabelAveragedWindows ?? 5,
+        )
+      : undefined;
+  return {
+    schemaVersion: 1,
+    runId: input.runId,
+    algorithm: input.algorithm,
+    dataset: input.dataset,
+    net: input.net,
+    seed: input.seed,
+    backend: input.backend,
+    iterations: input.iterations,
+    ...(input.settings ? { settings: { ...input.settings } } : {}),
+    ...(input.classNames ? { classNames: [...input.classNames] } : {}),
+    selection: {
+      rule: sel.rule,
+      evaluations: sel.evaluations,
+      steps: [...sel.steps],
+      totalEvaluations: input.evals.length,
+    },
+    final: reported(sel.test, trainCounts, input.groupRule, input.testEce),
+    ...(sel.validation ? { validation: reported(sel.validation, trainCounts, input.groupRule, undefined) } : {}),
+    ...(pl ? { pseudoLabels: pl } : {}),
+    classCounts: input.classCounts,
+    timing: {
+      seconds: input.seconds,
+      itPerSec: input.seconds > 0 ? input.iterations / input.seconds : 0,
+    },
+    createdAt: input.createdAt ?? new Date().toISOString(),
+  };
+}

@@ -1,0 +1,42 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Classifier } from '../models/model.js';
+import type { ImageSet } from '../data/image-set.js';
+import { iterateEvalBatches, toInputTensor } from '../pipeline/index.js';
+
+/** Predictions of a model over a set: argmax [N] and softmax probabilities [N, C] row-major. */
+export interface Predictions {
+  readonly predictions: Int32Array;
+  readonly probs: Float32Array;
+  readonly labels: Int32Array;
+}
+
+/**
+ * Runs `model` in evaluation mode (BatchNorm running statistics) over `indices` of `set` (all of
+ * it when null), in batches, without augmentation. No tensor outlives the call.
+ */
+export function predict(
+  model: Classifier,
+  set: ImageSet,
+  indices: Int32Array | null,
+  norm: { readonly mean: readonly number[]; readonly std: readonly number[] },
+  batchSize = 500,
+): Predictions {
+  const n = indices ? indices.length : set.count;
+  const numClasses = model.numClasses;
+  const predictions = new Int32Array(n);
+  const probs = new Float32Array(n * numClasses);
+  const labels = new Int32Array(n);
+  let offset = 0;
+  for (const batch of iterateEvalBatches(set, indices, batchSize)) {
+    const size = batch.labels.length;
+    tf.tidy(() => {
+      const x = toInputTensor(batch.images, size, set.height, set.width, set.channels, norm.mean, norm.std);
+      const p = tf.softmax(model.forward(x, false).logits);
+      probs.set(p.dataSync() as Float32Array, offset * numClasses);
+      predictions.set(tf.argMax(p, 1).dataSync() as Int32Array, offset);
+    });
+    labels.set(batch.labels, offset);
+    offset += size;
+  }
+  return { predictions, probs, labels };
+}

@@ -1,0 +1,151 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { RunConfig } from '../config/run-config.js';
+import { UserError } from '../errors.js';
+import { selectBackend } from '../backend/select.js';
+import { registerGradients } from '../backend/gradients.js';
+import { loadDataset } from '../data/sources/index.js';
+import { classCounts } from '../data/longtail.js';
+import { resolveSplit } from '../data/split-file.js';
+import type { Dataset } from '../data/image-set.js';
+import { resolveDistTemperature } from '../algorithms/daso/options.js';
+import { buildRunSummary, type RunSummary } from '../report/run-summary.js';
+import { writeRunReport } from '../report/write-report.js';
+import { readRunHistory } from '../report/run-history.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { describeEnvironment } from './environment.js';
+import { EventLog } from './event-log.js';
+import { createProgress } from './progress.js';
+import { assertResumable } from './resume.js';
+import { checkpointPath, train, type TrainResult } from './trainer.js';
+import { loadCheckpoint } from './checkpoint.js';
+
+/** Options of {@link runExperiment} beyond the config. */
+export interface ExperimentOptions {
+  /** Continue the run in this directory from its last checkpoint. */
+  readonly resumeDir?: string;
+  /** Where human-readable lines go (default stderr). */
+  readonly log?: (line: string) => void;
+  /** Called after each completed step (tests interrupt runs with it). */
+  readonly onStep?: (step: number) => void;
+  /** Use this in-memory dataset instead of loading `config.dataset` (library use, tests). */
+  readonly dataset?: Dataset;
+}
+
+/** The outcome of a run: its directory and summary. */
+export interface ExperimentResult {
+  readonly runDir: string;
+  readonly summary: RunSummary;
+  readonly train: TrainResult;
+}
+
+/**
+ * One run end to end: backend, dataset, split, training, report. Writes runs/<id>/config.json
+ * (resolved), environment.json, events.jsonl, checkpoints/last.ckpt, summary.json, summary.md,
+ * report.html and charts/*.png.
+ */
+export async function runExperiment(input: RunConfig, opts: ExperimentOptions = {}): Promise<ExperimentResult> {
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  await registerGradients();
+  const backend = await selectBackend(input.backend, input.threads || undefined);
+  log(`backend: ${backend.name} (${backend.note})`);
+
+  const dataset = opts.dataset ?? (await loadDataset({ name: input.dataset, dataDir: input.dataDir ?? undefined }));
+  const config = resolveConfig(input, dataset);
+  const { split } = await resolveSplit(dataset, config);
+
+  const runDir = opts.resumeDir ?? path.join(config.outDir, config.runId ?? defaultRunId(config));
+  await mkdir(runDir, { recursive: true });
+  const events = new EventLog(path.join(runDir, 'events.jsonl'));
+  let resume;
+  if (opts.resumeDir) {
+    resume = await loadCheckpoint(checkpointPath(runDir));
+    assertResumable(resume.meta.config as Record<string, unknown>, config, checkpointPath(runDir));
+    const step = resume.meta.step as number;
+    await events.truncateFrom(step + 1);
+    events.append({ type: 'resume', step });
+    log(`resuming ${runDir} at step ${step}/${config.iterations}`);
+  } else {
+    if (existsSync(path.join(runDir, 'config.json'))) {
+      throw new UserError('--run-id', `${runDir} already holds a run`, 'Pick another --run-id, or continue it with --resume.');
+    }
+    await writeFileAtomic(path.join(runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+    events.append({ type: 'start', step: 0 });
+  }
+  await writeFileAtomic(
+    path.join(runDir, 'environment.json'),
+    `${JSON.stringify(describeEnvironment(backend.name, backend.note, config.seed), null, 2)}\n`,
+  );
+  const labeledCounts = classCounts(split.labeled, dataset.train.labels, dataset.numClasses);
+  const unlabeledCounts = classCounts(split.unlabeled, dataset.train.labels, dataset.numClasses);
+  log(`run: ${runDir}`);
+  log(`split: ${split.labeled.length} labeled [${labeledCounts.join(' ')}], ${split.unlabeled.length} unlabeled [${unlabeledCounts.join(' ')}], ${split.validation.length} validation`);
+
+  const result = await train({
+    config,
+    dataset,
+    split,
+    runDir,
+    events,
+    progress: createProgress(config.progress),
+    resume,
+    onStep: opts.onStep,
+  });
+  events.append({ type: 'end', step: result.steps });
+
+  const summary = buildRunSummary({
+    runId: path.basename(runDir),
+    algorithm: config.algorithm,
+    dataset: config.dataset,
+    net: config.net,
+    seed: config.seed,
+    backend: backend.name,
+    iterations: result.steps,
+    settings: { gammaL: config.gammaL, gammaU: config.gammaU, n1: config.n1, m1: config.m1 },
+    classNames: dataset.classNames,
+    evals: result.evaluations,
+    selectionRule: config.selection,
+    groupRule: 'count',
+    classCounts: {
+      labeled: labeledCounts,
+      unlabeled: unlabeledCounts,
+      validation: classCounts(split.validation, dataset.train.labels, dataset.numClasses),
+      test: classCounts(null, dataset.test.labels, dataset.numClasses),
+    },
+    pseudoLabelWindows: result.pseudoLabelWindows,
+    pseudoLabelWindow: config.plWindow,
+    testEce: result.testEce,
+    seconds: result.seconds,
+  });
+  const history = readRunHistory(runDir, result.evaluations, config.algorithm === 'daso' ? config.dasoWarmup : undefined);
+  await writeRunReport(runDir, summary, history);
+  return { runDir, summary, train: result };
+}
+
+/** Fills in values that depend on the dataset (DASO's T_dist 'auto'). */
+function resolveConfig(config: RunConfig, dataset: Dataset): RunConfig {
+  if (config.algorithm !== 'daso' || config.dasoDistTemperature === undefined) return config;
+  return {
+    ...config,
+    dasoDistTemperature: resolveDistTemperature(config.dasoDistTemperature, dataset.numClasses, config.gammaL, config.gammaU),
+  };
+}
+
+function defaultRunId(config: RunConfig): string {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace('T', '_').slice(0, 19);
+  return `${config.algorithm}-${config.dataset}-s${config.seed}-${stamp}`;
+}
+
+/** Reads a finished or interrupted run's saved config (for --resume). */
+export async function readRunConfig(runDir: string): Promise<Record<string, unknown>> {
+  const file = path.join(runDir, 'config.json');
+  if (!existsSync(file)) {
+    throw new UserError('--resume', `${runDir} has no config.json`, 'Point --resume at a run directory (runs/<id>) made by `ssl run`.');
+  }
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+  } catch {
+    throw new UserError('--resume', `${file} is not valid JSON`, 'Restore the file from the checkpoint or start a new run.');
+  }
+}

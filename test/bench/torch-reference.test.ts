@@ -1,0 +1,60 @@
+import { existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { findTorchPython, parseTorchScriptLine, startTorchReference, torchScriptPath } from '../../src/bench/torch-reference.js';
+
+describe('parseTorchScriptLine', () => {
+  it('reads the ready and round lines of scripts/bench_torch.py', () => {
+    expect(
+      parseTorchScriptLine('{"event": "ready", "torch": "1.13.0", "threads": 2, "net": "cnn-small", "step": "fixmatch", "formats": ["channels_last", "nchw"], "warmup": 3, "imagesPerStep": 320}'),
+    ).toEqual({ event: 'ready', torch: '1.13.0', threads: 2, formats: ['channels_last', 'nchw'], imagesPerStep: 320, warmup: 3 });
+    expect(parseTorchScriptLine('{"event": "round", "format": "nchw", "round": 2, "steps": 10, "seconds": 4.0, "imagesPerSecond": 800.0}')).toEqual({
+      event: 'round',
+      format: 'nchw',
+      round: 2,
+      steps: 10,
+      seconds: 4,
+      imagesPerSecond: 800,
+    });
+    expect(parseTorchScriptLine('{"event": "error", "message": "unknown format"}')).toEqual({ event: 'error', message: 'unknown format' });
+  });
+
+  it('rejects lines that are not the protocol, naming the line', () => {
+    expect(() => parseTorchScriptLine('Traceback (most recent call last):')).toThrow(/not JSON: Traceback/);
+    expect(() => parseTorchScriptLine('{"event": "round", "format": "nchw", "steps": 10}')).toThrow(/'seconds' missing/);
+    expect(() => parseTorchScriptLine('{"event": "done"}')).toThrow(/unknown event/);
+  });
+});
+
+describe('findTorchPython', () => {
+  it('explains why each candidate failed', () => {
+    const probe = findTorchPython(['/nonexistent/python3']);
+    expect(probe).toEqual({ python: null, reason: '/nonexistent/python3: not found' });
+  });
+});
+
+describe('the shipped reference script', () => {
+  it('lives in scripts/ of the package', () => {
+    expect(torchScriptPath().endsWith('scripts/bench_torch.py')).toBe(true);
+    expect(existsSync(torchScriptPath())).toBe(true);
+  });
+
+  const probe = findTorchPython();
+  const python = probe.python;
+  it.skipIf(python === null)('serves interleaved rounds over stdin (cnn-small, 1 step per round)', async () => {
+    const ref = await startTorchReference({ python: python as string, net: 'cnn-small', step: 'supervised', threads: 1, steps: 1, rounds: 2, warmup: 0 });
+    try {
+      expect(ref.threads).toBe(1);
+      expect(ref.runners.map((r) => r.label)).toEqual(['pytorch channels_last', 'pytorch nchw']);
+      const a = await ref.runners[1].round(1);
+      const b = await ref.runners[0].round(1);
+      for (const r of [a, b]) {
+        expect(r.steps).toBe(1);
+        expect(r.seconds).toBeGreaterThan(0);
+        expect(r.imagesPerSecond).toBeCloseTo(64 / r.seconds, 6);
+      }
+    } finally {
+      await ref.close();
+    }
+  });
+  if (python === null) it.skip(`PyTorch reference (no Python imports torch: ${probe.reason})`, () => {});
+});
