@@ -3,7 +3,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { selectBackend } from './src/backend/select.js';
 import { createModel } from './src/models/create-model.js';
 import { softmaxCrossEntropy } from './src/ops/cross-entropy.js';
-await import('/tmp/scratch/grads.mjs');
+await import('/work/main/dist/vendor/tfjs-gradients.js');
 const net = process.argv[2] ?? 'wrn-28-2';
 const batch = Number(process.argv[3] ?? 320);
 await selectBackend('torch', Number(process.argv[4] ?? 2));

@@ -6,7 +6,7 @@ import { createModel } from './src/models/create-model.js';
 import { softmaxCrossEntropy } from './src/ops/cross-entropy.js';
 import { sgdUpdate } from './src/ops/sgd.js';
 import { emaUpdate } from './src/ops/ema.js';
-await import('/tmp/scratch/grads.mjs');
+await import('/work/main/dist/vendor/tfjs-gradients.js');
 const net = process.argv[2] ?? 'wrn-28-2';
 const batch = Number(process.argv[3] ?? 320);
 const steps = Number(process.argv[4] ?? 5);

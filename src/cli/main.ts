@@ -3,6 +3,7 @@ import { UserError } from '../errors.js';
 import { createRunCommand } from './run.js';
 import { createDataCommand } from './data.js';
 import { createReportCommand } from './report.js';
+import { createBenchCommand } from './bench.js';
 import { processOutput, type CliOutput } from './output.js';
 
 /** The `ssl` program with every command. */
@@ -15,6 +16,7 @@ export function createProgram(output: CliOutput = processOutput): Command {
   program.addCommand(createRunCommand(output));
   program.addCommand(createDataCommand(output));
   program.addCommand(createReportCommand(output));
+  program.addCommand(createBenchCommand(output));
   const configure = (cmd: Command): void => {
     cmd.exitOverride();
     cmd.configureOutput({ writeOut: (s) => output.out(s), writeErr: (s) => output.err(s) });

@@ -78,8 +78,16 @@ export async function loadPreset(file: string): Promise<Record<string, unknown>>
   return parsed as Record<string, unknown>;
 }
 
-/** The preset shipped for an algorithm. */
-export function defaultPresetPath(algorithm: AlgorithmName): string {
+/**
+ * The preset shipped for an algorithm: `pipelines/<dataset>/<algorithm>.yaml` when the package has
+ * one for that dataset (CIFAR: the paper's setting), else `pipelines/<algorithm>.yaml`, which is
+ * tuned to the embedded Fashion-MNIST default.
+ */
+export function defaultPresetPath(algorithm: AlgorithmName, dataset?: string): string {
+  if (dataset) {
+    const specific = path.join(presetDir(), dataset, `${algorithm}.yaml`);
+    if (existsSync(specific)) return specific;
+  }
   return path.join(presetDir(), `${algorithm}.yaml`);
 }
 

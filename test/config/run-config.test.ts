@@ -68,3 +68,15 @@ describe('presets', () => {
     await expect(loadPreset(path.join(dir, 'missing.yaml'))).rejects.toThrow(/no preset file/);
   });
 });
+
+describe('dataset-specific presets', () => {
+  it('CIFAR runs get the paper schedule, the embedded default the scaled one', async () => {
+    expect(defaultPresetPath('daso', 'cifar10')).toMatch(/pipelines\/cifar10\/daso\.yaml$/);
+    expect(defaultPresetPath('daso', 'fashion-mnist')).toMatch(/pipelines\/daso\.yaml$/);
+    expect(defaultPresetPath('daso')).toMatch(/pipelines\/daso\.yaml$/);
+    const c10 = resolveRunConfig('daso', [{ source: 'p', values: await loadPreset(defaultPresetPath('daso', 'cifar10')) }]);
+    expect([c10.net, c10.iterations, c10.evalEvery, c10.dasoWarmup]).toEqual(['wrn-28-2', 250_000, 500, 5000]);
+    const c100 = resolveRunConfig('fixmatch', [{ source: 'p', values: await loadPreset(defaultPresetPath('fixmatch', 'cifar100')) }]);
+    expect([c100.n1, c100.m1, c100.gammaL, c100.gammaU]).toEqual([150, 300, 10, 10]);
+  });
+});

@@ -119,6 +119,10 @@ export function loadTorchAddon(): AddonLoad {
     cached = { addon: null, reason: 'the native addon is not built (native/build/Release/ssl_torch.node missing)' };
     return cached;
   }
+  // libgomp reads this once, when libtorch loads. OpenMP's default spins idle threads at barriers;
+  // with other work on the cores (data workers, other processes, parallel tests) a spinning thread
+  // holds a core its sibling needs, and steps ran up to 4x slower. Passive threads sleep instead.
+  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
   try {
     const require = createRequire(import.meta.url);
     cached = { addon: require(path) as TorchAddon };

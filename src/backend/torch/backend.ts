@@ -12,6 +12,8 @@ interface NativeData {
   readonly shape: readonly number[];
   readonly dtype: NumericDtype;
   refCount: number;
+  /** Natives freed with this one (e.g. max-pool indices kept for the gradient). */
+  extra?: number[];
 }
 
 /** Indexed by the addon's dtype codes. */
@@ -125,6 +127,7 @@ export class TorchBackend extends tf.KernelBackend {
     d.refCount--;
     if (!force && d.refCount > 0) return false;
     this.addon.free(d.id);
+    if (d.extra !== undefined) for (const id of d.extra) this.addon.free(id);
     this.data.delete(dataId);
     return true;
   }
@@ -234,6 +237,21 @@ export class TorchBackend extends tf.KernelBackend {
     this.data.set(dataId, { id: n.id, shape: n.shape, dtype, refCount: 1 });
     return { dataId, shape: n.shape, dtype };
   }
+
+  /** Keeps `n` alive as long as `t`'s data (for a later kernel that gets `t` back, like a gradient). */
+  attach(t: tf.TensorInfo, key: string, n: Native): void {
+    n.kept = true;
+    const d = this.data.get(t.dataId);
+    (d.extra ??= []).push(n.id);
+    (this.attached ??= new WeakMap()).set(t.dataId, { ...(this.attached.get(t.dataId) ?? {}), [key]: n.id });
+  }
+
+  /** The native attached to `t` under `key`, if any. */
+  attachment(t: tf.TensorInfo, key: string): number | undefined {
+    return this.attached?.get(t.dataId)?.[key];
+  }
+
+  private attached: WeakMap<object, Record<string, number>> | undefined;
 
   /** A kernel output sharing the input's data (identity, same-dtype cast). */
   alias(t: tf.TensorInfo): tf.TensorInfo {

@@ -36,11 +36,11 @@ export function nhwc(b: TorchBackend, y: Arg): Native {
   return b.aten('contiguous', [b.aten('permute', [y, [0, 2, 3, 1]])]);
 }
 
-function axesOf(axis: unknown, shape: number[]): number[] {
+export function axesOf(axis: unknown, shape: number[]): number[] {
   return tf.util.parseAxisParam(axis as number | number[], shape);
 }
 
-const input = (inputs: Inputs, name: string): tf.TensorInfo => {
+export const input = (inputs: Inputs, name: string): tf.TensorInfo => {
   const t = inputs[name];
   if (t === undefined) throw new Error(`torch backend: missing input '${name}'`);
   return t;
@@ -73,11 +73,11 @@ export function padSpatial(b: TorchBackend, x: Arg, p: Pads): Native {
   return b.aten('constant_pad_nd', [x, [0, 0, p.left, p.right, p.top, p.bottom], 0]);
 }
 
-function isSymmetric(p: Pads): boolean {
+export function isSymmetric(p: Pads): boolean {
   return p.top === p.bottom && p.left === p.right;
 }
 
-function convInfo(
+export function convInfo(
   xShape: number[],
   filterShape: number[],
   attrs: Attrs,
@@ -95,6 +95,28 @@ function convInfo(
     false,
     'channelsLast',
   );
+}
+
+/**
+ * NHWC convolution for a computed tfjs geometry: ATen pads symmetric padding itself; TF's
+ * asymmetric 'same' padding is applied explicitly first. `filter` is [kh, kw, Cin/groups, Cout].
+ */
+export function convForward(b: TorchBackend, x: tf.TensorInfo, filter: Arg, info: tf.backend_util.Conv2DInfo, groups: number): Native {
+  const p = info.padInfo;
+  const sym = isSymmetric(p);
+  const src = sym ? x : padSpatial(b, x, p);
+  const y = b.native(
+    b.addon.conv2d(
+      b.handle(src),
+      filter instanceof Object && 'id' in filter && !('dataId' in filter) ? (filter as Native).id : b.handle(filter as tf.TensorInfo),
+      [info.strideHeight, info.strideWidth],
+      sym ? [p.top, p.left] : [0, 0],
+      [info.dilationHeight, info.dilationWidth],
+      groups,
+    ),
+  );
+  checkShape('Conv2D', y.shape, info.outShape);
+  return y;
 }
 
 function checkShape(kernel: string, got: number[], want: number[]): void {
@@ -474,22 +496,7 @@ export function registerKernels(): void {
   defineKernel('Conv2D', (b, i, a) => {
     const x = input(i, 'x');
     const filter = input(i, 'filter');
-    const info = convInfo(x.shape, filter.shape, a);
-    const p = info.padInfo;
-    const sym = isSymmetric(p);
-    const src = sym ? x : padSpatial(b, x, p);
-    const y = b.native(
-      b.addon.conv2d(
-        b.handle(src),
-        b.handle(filter),
-        [info.strideHeight, info.strideWidth],
-        sym ? [p.top, p.left] : [0, 0],
-        [info.dilationHeight, info.dilationWidth],
-        1,
-      ),
-    );
-    checkShape('Conv2D', y.shape, info.outShape);
-    return y;
+    return convForward(b, x, filter, convInfo(x.shape, filter.shape, a), 1);
   });
   defineKernel('Conv2DBackpropInput', (b, i, a) => {
     const dy = input(i, 'dy');
@@ -528,18 +535,23 @@ export function registerKernels(): void {
   });
 
   // ---- pooling ----
+  // The forward keeps ATen's argmax indices with its output, so MaxPoolGrad (which tfjs hands the
+  // forward's output) need not run the pool again.
   defineKernel('MaxPool', (b, i, a) => {
     const x = input(i, 'x');
     const g = poolGeometry(x.shape, a);
     const { xc, padding } = poolInput(b, x, g, -Infinity);
-    const [y] = b.atenMulti('max_pool2d_with_indices', [xc, g.kernel, g.stride, padding, [1, 1], false]);
-    return nhwc(b, y);
+    const [y, indices] = b.atenMulti('max_pool2d_with_indices', [xc, g.kernel, g.stride, padding, [1, 1], false]);
+    const out = b.output(nhwc(b, y));
+    b.attach(out, 'maxPoolIndices', indices);
+    return out;
   });
   defineKernel('MaxPoolGrad', (b, i, a) => {
     const x = input(i, 'input');
     const g = poolGeometry(x.shape, a);
     const { xc, padding } = poolInput(b, x, g, -Infinity);
-    const [, indices] = b.atenMulti('max_pool2d_with_indices', [xc, g.kernel, g.stride, padding, [1, 1], false]);
+    const kept = b.attachment(input(i, 'output'), 'maxPoolIndices');
+    const indices = kept ?? b.atenMulti('max_pool2d_with_indices', [xc, g.kernel, g.stride, padding, [1, 1], false])[1];
     const args = [nchw(b, input(i, 'dy')), xc, g.kernel, g.stride, padding, [1, 1], false, indices];
     return unpadPoolGrad(b, b.aten('max_pool2d_with_indices_backward', args), x, g);
   });

@@ -34,7 +34,8 @@ describe.skipIf(torchSkipReason !== null)('torch backend memory', () => {
         const bn = batchNormTrain(h1, params[1] as tf.Variable<tf.Rank.R1>, params[2] as tf.Variable<tf.Rank.R1>, 1e-5);
         runningMean.assign(tf.add(tf.mul(runningMean, 0.9), tf.mul(bn.mean, 0.1)));
         const a1 = leakyRelu(bn.y as tf.Tensor4D, 0.1);
-        const h2 = leakyRelu(conv2d(a1, params[3] as tf.Variable<tf.Rank.R4>, 2, [1, 1, 1, 1]), 0.1);
+        const pooled1 = tf.maxPool(a1, 2, 2, 'valid');
+        const h2 = leakyRelu(conv2d(pooled1, params[3] as tf.Variable<tf.Rank.R4>, 2, [1, 1, 1, 1]), 0.1);
         const pooled = tf.mean(h2, [1, 2]) as tf.Tensor2D;
         const logits = tf.matMul(pooled, params[4] as tf.Variable<tf.Rank.R2>) as tf.Tensor2D;
         return tf.mean(softmaxCrossEntropy(logits, labels as tf.Tensor1D)) as tf.Scalar;
