@@ -29,6 +29,7 @@ Only the standard library and torch are used. Warm-up steps are never timed.
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -276,7 +277,18 @@ class Trainer:
         for _ in range(steps):
             self.step()
         seconds = time.perf_counter() - start
-        return {"steps": steps, "seconds": seconds, "imagesPerSecond": steps * self.images_per_step / seconds}
+        return {"steps": steps, "seconds": seconds, "imagesPerSecond": steps * self.images_per_step / seconds, "rss": rss_bytes()}
+
+
+def rss_bytes():
+    """Current resident set size of this process (Linux /proc), else the peak from getrusage."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def emit(obj):
@@ -305,8 +317,6 @@ def main():
             emit(count_params(name))
         return
 
-    import os
-
     threads = args.threads if args.threads > 0 else (os.cpu_count() or 1)
     torch.set_num_threads(threads)
     formats = [f for f in args.formats.split(",") if f]
@@ -321,6 +331,7 @@ def main():
         "event": "ready",
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
+        "ompWaitPolicy": os.environ.get("OMP_WAIT_POLICY", "(libgomp default)"),
         "net": args.net,
         "step": args.step,
         "formats": formats,

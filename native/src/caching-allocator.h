@@ -5,7 +5,9 @@
 // page faults on first touch; on our 2-core VM that was ~1M faults and seconds per WRN-28-2 step.
 // Keeping freed large blocks for reuse (as PyTorch's CUDA allocator does on GPU) removes those
 // faults. Small blocks go straight to c10's allocator, where glibc's heap already reuses them.
-// Freed blocks are kept up to a byte limit; beyond it they are returned to the OS at once.
+// A request takes the smallest cached block that fits with at most 1/8 slack (so a few
+// varying sizes do not pile up unused blocks); freed blocks are kept up to a byte limit
+// (a quarter of RAM, at most 4 GiB), beyond which they go back to the OS at once.
 #pragma once
 
 #include <c10/core/Allocator.h>
@@ -14,9 +16,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
+#include <map>
 #include <mutex>
 #include <unordered_map>
-#include <vector>
+
+#include <unistd.h>
 
 namespace ssl {
 
@@ -65,7 +70,13 @@ class CachingCpuAllocator final : public c10::Allocator {
   static constexpr size_t kMinCached = 256 * 1024;
   static constexpr size_t kPage = 4096;
 
-  static uint64_t defaultLimit() { return uint64_t{8} << 30; }
+  static uint64_t defaultLimit() {
+    const long pages = sysconf(_SC_PHYS_PAGES);
+    const long pageSize = sysconf(_SC_PAGE_SIZE);
+    const uint64_t quarter = pages > 0 && pageSize > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(pageSize) / 4 : 0;
+    const uint64_t cap = uint64_t{4} << 30;
+    return quarter > 0 && quarter < cap ? quarter : cap;
+  }
 
   static size_t rounded(size_t n) { return (n + kPage - 1) / kPage * kPage; }
 
@@ -74,14 +85,15 @@ class CachingCpuAllocator final : public c10::Allocator {
     const size_t size = rounded(nbytes);
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      auto it = free_.find(size);
-      if (it != free_.end() && !it->second.empty()) {
-        void* p = it->second.back();
-        it->second.pop_back();
-        stats_.cachedBytes -= size;
-        stats_.liveBytes += size;
+      auto it = free_.lower_bound(size);
+      if (it != free_.end() && it->first <= size + size / 8) {
+        const size_t blockSize = it->first;
+        void* p = it->second;
+        free_.erase(it);
+        stats_.cachedBytes -= blockSize;
+        stats_.liveBytes += blockSize;
         stats_.hits++;
-        sizes_[p] = size;
+        sizes_[p] = blockSize;
         return p;
       }
       stats_.misses++;
@@ -104,7 +116,7 @@ class CachingCpuAllocator final : public c10::Allocator {
         self.sizes_.erase(it);
         self.stats_.liveBytes -= size;
         if (self.stats_.cachedBytes + size <= self.limit_) {
-          self.free_[size].push_back(p);
+          self.free_.emplace(size, p);
           self.stats_.cachedBytes += size;
           return;
         }
@@ -115,19 +127,19 @@ class CachingCpuAllocator final : public c10::Allocator {
 
   // Frees cached blocks until at most `keep` bytes stay cached. Caller holds mutex_.
   void trimLocked(uint64_t keep) {
-    for (auto& entry : free_) {
-      while (stats_.cachedBytes > keep && !entry.second.empty()) {
-        c10::free_cpu(entry.second.back());
-        entry.second.pop_back();
-        stats_.cachedBytes -= entry.first;
-      }
+    // Largest blocks first: they cost the most memory.
+    while (stats_.cachedBytes > keep && !free_.empty()) {
+      auto last = std::prev(free_.end());
+      c10::free_cpu(last->second);
+      stats_.cachedBytes -= last->first;
+      free_.erase(last);
     }
   }
 
   mutable std::mutex mutex_;
   uint64_t limit_;
   Stats stats_;
-  std::unordered_map<size_t, std::vector<void*>> free_;
+  std::multimap<size_t, void*> free_;
   std::unordered_map<void*, size_t> sizes_;
 };
 

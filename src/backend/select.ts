@@ -37,7 +37,7 @@ async function importOptional(name: string): Promise<boolean> {
 }
 
 /** Makes backend `name` loadable (registers its factory and kernels) without activating it. */
-async function probe(name: Concrete, threads: number): Promise<Probe> {
+async function probe(name: Concrete, threads?: number): Promise<Probe> {
   switch (name) {
     case 'tensorflow': {
       for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
@@ -47,7 +47,8 @@ async function probe(name: Concrete, threads: number): Promise<Probe> {
     }
     case 'torch': {
       const r = registerTorchBackend(threads);
-      return r.ok ? { ok: true, detail: `libtorch addon, ${threads} threads` } : { ok: false, reason: r.reason };
+      const count = threads === undefined ? 'default threads' : `${threads} thread${threads === 1 ? '' : 's'}`;
+      return r.ok ? { ok: true, detail: `libtorch addon, ${count}` } : { ok: false, reason: r.reason };
     }
     case 'wasm':
       return (await importOptional('@tensorflow/tfjs-backend-wasm'))
@@ -108,7 +109,7 @@ export async function selectBackend(name: BackendChoice, threads?: number): Prom
 export async function listAvailableBackends(): Promise<string[]> {
   const out: string[] = [];
   for (const name of PREFERENCE) {
-    if ((await probe(name, availableParallelism())).ok) out.push(name);
+    if ((await probe(name)).ok) out.push(name);
   }
   return out;
 }

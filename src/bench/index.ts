@@ -2,7 +2,7 @@
 export { BENCH_DEFAULTS, SLOW_BACKENDS, runBench, type BenchBackend, type BenchDeps, type BenchOptions } from './run-bench.js';
 export { BENCH_STEPS, createOurRunner, imagesPerStep, memorySnapshot, type BenchStep, type MemorySnapshot, type OurRunner, type OurRunnerOptions } from './our-runner.js';
 export { interleavedOrder, median, runInterleaved, type BenchRunner, type RoundFailure, type RoundRecord, type RoundResult, type RunnerKind } from './runner.js';
-export { bestOf, formatMemory, formatReport, formatRound, speedRatio, summarizeRecords, type BenchReport, type OurSummary, type PyTorchSummary, type RunnerSummary } from './report.js';
+export { bestOf, formatMemory, formatReport, formatRound, roundRatios, speedRatio, summarizeRecords, type BenchReport, type OurSummary, type PyTorchSummary, type RunnerSummary } from './report.js';
 export {
   DEFAULT_PYTHONS,
   TORCH_FORMATS,

@@ -17,8 +17,13 @@ export interface OurSummary extends RunnerSummary {
   readonly backend: string;
   readonly memoryStart: MemorySnapshot;
   readonly memoryEnd: MemorySnapshot;
-  /** ours / PyTorch's best format; null without a PyTorch reference. */
+  /** ours / PyTorch's best format (medians); null without a PyTorch reference. */
   readonly ratio: number | null;
+  /**
+   * Per round: ours / the faster PyTorch format of the same round. Pairs runs that saw the same
+   * machine conditions, so on a busy machine their median is steadier than the ratio of medians.
+   */
+  readonly roundRatios: number[];
 }
 
 /** The PyTorch side of the report. */
@@ -26,10 +31,14 @@ export interface PyTorchSummary {
   readonly python: string;
   readonly version: string;
   readonly threads: number;
+  /** OMP_WAIT_POLICY of the Python process (ours: BenchReport.ompWaitPolicy). */
+  readonly ompWaitPolicy: string;
   /** One entry per memory format (label `pytorch channels_last`, `pytorch nchw`). */
   readonly formats: RunnerSummary[];
   /** The format with the highest median: the denominator of the ratio. */
   readonly best: RunnerSummary | null;
+  /** The Python process's resident set size after its first and its last round, bytes. */
+  readonly rss: { readonly first: number; readonly last: number } | null;
 }
 
 /** Everything `ssl bench` measured; `--json` prints this object. */
@@ -38,6 +47,8 @@ export interface BenchReport {
   readonly step: BenchStep;
   readonly imagesPerStep: number;
   readonly threads: number;
+  /** OMP_WAIT_POLICY of this process (libgomp of our torch backend) when the rounds ran. */
+  readonly ompWaitPolicy: string;
   readonly rounds: number;
   readonly warmup: number;
   /** How the backend(s) were chosen (selectBackend's note), one line each. */
@@ -69,6 +80,18 @@ export function summarizeRecords(records: readonly RoundRecord[]): RunnerSummary
     rounds: rs.map((r) => r.imagesPerSecond),
     steps: rs[0].steps,
   }));
+}
+
+/** ours / max(PyTorch formats) per round, for the rounds where ours and PyTorch both ran. */
+export function roundRatios(records: readonly RoundRecord[], ourLabel: string): number[] {
+  const out: number[] = [];
+  const rounds = [...new Set(records.map((r) => r.round))].sort((a, b) => a - b);
+  for (const round of rounds) {
+    const ours = records.find((r) => r.round === round && r.label === ourLabel && r.kind === 'ours');
+    const theirs = records.filter((r) => r.round === round && r.kind === 'pytorch');
+    if (ours && theirs.length > 0) out.push(ours.imagesPerSecond / Math.max(...theirs.map((r) => r.imagesPerSecond)));
+  }
+  return out;
 }
 
 /** The PyTorch format with the highest median, or null when none ran. */
@@ -133,14 +156,20 @@ export function formatReport(rep: BenchReport): string {
   for (const [a, b, c] of rows) lines.push(`  ${pad(a, w0)}  ${lpad(b, w1)}  ${c}`.trimEnd());
   lines.push('');
   if (rep.pytorch && rep.pytorch.best) {
-    lines.push(`PyTorch ${rep.pytorch.version} (${rep.pytorch.python}, ${rep.pytorch.threads} threads); best format: ${rep.pytorch.best.label.replace('pytorch ', '')}`);
+    lines.push(
+      `PyTorch ${rep.pytorch.version} (${rep.pytorch.python}, ${rep.pytorch.threads} threads, OMP_WAIT_POLICY ${rep.pytorch.ompWaitPolicy}; ours ${rep.ompWaitPolicy}); best format: ${rep.pytorch.best.label.replace('pytorch ', '')}`,
+    );
     for (const o of rep.ours) {
-      lines.push(`ratio ours ${o.backend} / PyTorch best = ${(o.ratio as number).toFixed(2)}`);
+      const paired = o.roundRatios.length > 0 ? `; per round ${o.roundRatios.map((v) => v.toFixed(2)).join(' ')} (median ${median(o.roundRatios).toFixed(2)})` : '';
+      lines.push(`ratio ours ${o.backend} / PyTorch best = ${(o.ratio as number).toFixed(2)}${paired}`);
     }
   } else {
     lines.push(`no PyTorch reference: ${rep.pytorchNote ?? 'no PyTorch round completed'}`);
   }
   for (const o of rep.ours) lines.push(formatMemory(o));
+  if (rep.pytorch?.rss) {
+    lines.push(`memory pytorch (its own process, first -> last round): RSS ${(rep.pytorch.rss.first / MB).toFixed(1)} MB -> ${(rep.pytorch.rss.last / MB).toFixed(1)} MB`);
+  }
   for (const u of rep.unavailable) lines.push(`unavailable ${u.backend}: ${u.reason}`);
   for (const f of rep.failures) lines.push(`failed ${f.label} in round ${f.round}: ${f.message}`);
   for (const n of rep.notes) lines.push(`note: ${n}`);

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { registerGradients } from '../backend/gradients.js';
 import { listAvailableBackends, selectBackend, type BackendChoice, type BackendSelection } from '../backend/select.js';
 import { createOurRunner, imagesPerStep, type BenchStep, type OurRunner, type OurRunnerOptions } from './our-runner.js';
-import { bestOf, formatRound, speedRatio, summarizeRecords, type BenchReport, type OurSummary } from './report.js';
+import { bestOf, formatRound, roundRatios, speedRatio, summarizeRecords, type BenchReport, type OurSummary } from './report.js';
 import { runInterleaved, type BenchRunner, type RoundRecord } from './runner.js';
 import { DEFAULT_PYTHONS, findTorchPython, startTorchReference, type PythonProbe, type TorchReference, type TorchReferenceOptions } from './torch-reference.js';
 
@@ -165,6 +165,11 @@ interface ReportParts {
   readonly notes: string[];
 }
 
+function pytorchRss(records: readonly RoundRecord[]): { first: number; last: number } | null {
+  const rss = records.filter((r) => r.kind === 'pytorch' && r.rss !== undefined).map((r) => r.rss as number);
+  return rss.length > 0 ? { first: rss[0], last: rss[rss.length - 1] } : null;
+}
+
 function buildReport(p: ReportParts): BenchReport {
   const summaries = summarizeRecords(p.records);
   const pytorchFormats = summaries.filter((s) => p.records.some((r) => r.label === s.label && r.kind === 'pytorch'));
@@ -179,6 +184,7 @@ function buildReport(p: ReportParts): BenchReport {
       memoryStart: runner.memoryStart,
       memoryEnd: runner.memoryEnd(),
       ratio: speedRatio(s.imagesPerSecond, best),
+      roundRatios: roundRatios(p.records, runner.label),
     });
   }
   return {
@@ -186,6 +192,7 @@ function buildReport(p: ReportParts): BenchReport {
     step: p.opts.step,
     imagesPerStep: imagesPerStep(p.opts.step),
     threads: p.threads,
+    ompWaitPolicy: process.env.OMP_WAIT_POLICY ?? '(libgomp default)',
     rounds: p.rounds,
     warmup: p.warmup,
     backendNotes: p.backendNotes,
@@ -193,7 +200,7 @@ function buildReport(p: ReportParts): BenchReport {
     unavailable: p.unavailable,
     pytorch:
       p.reference && p.python
-        ? { python: p.python, version: p.reference.torchVersion, threads: p.reference.threads, formats: pytorchFormats, best }
+        ? { python: p.python, version: p.reference.torchVersion, threads: p.reference.threads, ompWaitPolicy: p.reference.ompWaitPolicy, formats: pytorchFormats, best, rss: pytorchRss(p.records) }
         : null,
     pytorchNote: p.pytorchNote,
     records: p.records,

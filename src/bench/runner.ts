@@ -12,6 +12,8 @@ export interface RoundResult {
   readonly seconds: number;
   /** steps · images per step / seconds. */
   readonly imagesPerSecond: number;
+  /** Resident set size in bytes after the round, for runners in their own process (PyTorch). */
+  readonly rss?: number;
 }
 
 /** Who runs the step: our trainer on a tfjs backend, or PyTorch in the reference script. */
@@ -85,7 +87,7 @@ export async function runInterleaved(
       failures.push({ label, kind: runner.kind, round, message: err instanceof Error ? err.message : String(err) });
       continue;
     }
-    const record: RoundRecord = { label, kind: runner.kind, round, steps: result.steps, seconds: result.seconds, imagesPerSecond: result.imagesPerSecond };
+    const record: RoundRecord = { label, kind: runner.kind, round, ...result };
     records.push(record);
     onRound?.(record);
   }

@@ -47,8 +47,26 @@ export function findTorchPython(candidates: readonly string[] = DEFAULT_PYTHONS)
 
 /** One JSON line of scripts/bench_torch.py. */
 export type TorchScriptEvent =
-  | { readonly event: 'ready'; readonly torch: string; readonly threads: number; readonly formats: string[]; readonly imagesPerStep: number; readonly warmup: number }
-  | { readonly event: 'round'; readonly format: string; readonly round: number | null; readonly steps: number; readonly seconds: number; readonly imagesPerSecond: number }
+  | {
+      readonly event: 'ready';
+      readonly torch: string;
+      readonly threads: number;
+      readonly formats: string[];
+      readonly imagesPerStep: number;
+      readonly warmup: number;
+      /** OMP_WAIT_POLICY the script saw. */
+      readonly ompWaitPolicy: string;
+    }
+  | {
+      readonly event: 'round';
+      readonly format: string;
+      readonly round: number | null;
+      readonly steps: number;
+      readonly seconds: number;
+      readonly imagesPerSecond: number;
+      /** The Python process's resident set size after the round, bytes (absent from older scripts). */
+      readonly rss?: number;
+    }
   | { readonly event: 'error'; readonly message: string };
 
 /**
@@ -76,6 +94,7 @@ export function parseTorchScriptLine(line: string): TorchScriptEvent {
         formats: Array.isArray(o.formats) ? o.formats.map(String) : [],
         imagesPerStep: num('imagesPerStep'),
         warmup: num('warmup'),
+        ompWaitPolicy: typeof o.ompWaitPolicy === 'string' ? o.ompWaitPolicy : 'unknown',
       };
     case 'round':
       return {
@@ -85,12 +104,23 @@ export function parseTorchScriptLine(line: string): TorchScriptEvent {
         steps: num('steps'),
         seconds: num('seconds'),
         imagesPerSecond: num('imagesPerSecond'),
+        ...(typeof o.rss === 'number' ? { rss: o.rss } : {}),
       };
     case 'error':
       return { event: 'error', message: String(o.message) };
     default:
       throw new Error(`bench_torch.py: unknown event in ${line.slice(0, 200)}`);
   }
+}
+
+/**
+ * The OpenMP wait policy our torch backend runs with: src/backend/torch/addon.ts sets
+ * OMP_WAIT_POLICY=PASSIVE (unless the user set it) before libtorch loads, because spinning idle
+ * threads slow steps down badly on a busy machine. PyTorch gets the same, so that both sides of the
+ * comparison run libgomp the same way. Keep the default in step with addon.ts.
+ */
+export function referenceEnv(): { OMP_WAIT_POLICY: string } {
+  return { OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE' };
 }
 
 /** Options of {@link startTorchReference}. */
@@ -114,6 +144,8 @@ export interface TorchReference {
   readonly torchVersion: string;
   /** Threads PyTorch reports after torch.set_num_threads. */
   readonly threads: number;
+  /** OMP_WAIT_POLICY of the Python process. */
+  readonly ompWaitPolicy: string;
   readonly runners: BenchRunner[];
   close(): Promise<void>;
 }
@@ -137,7 +169,7 @@ export async function startTorchReference(opts: TorchReferenceOptions): Promise<
     '--warmup', String(opts.warmup),
     '--formats', formats.join(','),
   ];
-  const child: ChildProcessWithoutNullStreams = spawn(opts.python, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child: ChildProcessWithoutNullStreams = spawn(opts.python, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...referenceEnv() } });
   const lines = new LineQueue(child);
   const ready = await lines.next();
   if (ready.event !== 'ready') throw new Error(`bench_torch.py: expected the ready line, got ${JSON.stringify(ready)}`);
@@ -151,12 +183,13 @@ export async function startTorchReference(opts: TorchReferenceOptions): Promise<
       const answer = await lines.next();
       if (answer.event === 'error') throw new Error(`bench_torch.py: ${answer.message}`);
       if (answer.event !== 'round' || answer.format !== format) throw new Error(`bench_torch.py: expected a ${format} round, got ${JSON.stringify(answer)}`);
-      return { steps: answer.steps, seconds: answer.seconds, imagesPerSecond: answer.imagesPerSecond };
+      return { steps: answer.steps, seconds: answer.seconds, imagesPerSecond: answer.imagesPerSecond, ...(answer.rss !== undefined ? { rss: answer.rss } : {}) };
     },
   }));
   return {
     torchVersion: ready.torch,
     threads: ready.threads,
+    ompWaitPolicy: ready.ompWaitPolicy,
     runners,
     async close() {
       if (child.exitCode !== null || child.signalCode !== null) return;

@@ -20,6 +20,13 @@ describe('selectBackend', () => {
     expect(picked.note).toContain('tensorflow: @tensorflow/tfjs-node(-gpu) is not installed');
   });
 
+  it.skipIf(loadTorchAddon().addon === null)('torch with a thread count; listing backends keeps it', async () => {
+    const picked = await selectBackend('torch', 1);
+    expect(picked).toEqual({ name: 'torch', note: 'torch (libtorch addon, 1 thread), as requested' });
+    await listAvailableBackends();
+    expect(loadTorchAddon().addon?.getThreads()).toBe(1);
+  });
+
   it('cpu on request', async () => {
     expect((await selectBackend('cpu')).name).toBe('cpu');
     expect(tf.getBackend()).toBe('cpu');

@@ -52,7 +52,7 @@ function fakeDeps(opts: { python?: boolean } = {}) {
           return { steps: o.steps, seconds: 1, imagesPerSecond: ips };
         },
       });
-      return { torchVersion: '1.13.1', threads: o.threads, runners: [runner('channels_last', 130), runner('nchw', 100)], close: async () => void calls.push('close pytorch') };
+      return { torchVersion: '1.13.1', threads: o.threads, ompWaitPolicy: 'PASSIVE', runners: [runner('channels_last', 130), runner('nchw', 100)], close: async () => void calls.push('close pytorch') };
     },
   };
   return { deps, calls, ourOptions, refOptions };

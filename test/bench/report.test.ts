@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bestOf, formatMemory, formatReport, speedRatio, summarizeRecords, type BenchReport, type OurSummary } from '../../src/bench/report.js';
+import { bestOf, formatMemory, formatReport, roundRatios, speedRatio, summarizeRecords, type BenchReport, type OurSummary } from '../../src/bench/report.js';
 import type { RoundRecord } from '../../src/bench/runner.js';
 
 const rec = (label: string, kind: 'ours' | 'pytorch', round: number, ips: number): RoundRecord => ({ label, kind, round, steps: 10, seconds: 3200 / ips, imagesPerSecond: ips });
@@ -45,8 +45,20 @@ function ours(rssStart: number, rssEnd: number): OurSummary {
     memoryStart: { rss: rssStart, tfjsTensors: 200, nativeTensors: 210 },
     memoryEnd: { rss: rssEnd, tfjsTensors: 200, nativeTensors: 210 },
     ratio: 135 / 128,
+    roundRatios: roundRatios(records, 'torch'),
   };
 }
+
+describe('roundRatios', () => {
+  it('pairs ours with the faster PyTorch format of the same round', () => {
+    const r = roundRatios(records, 'torch');
+    expect(r).toHaveLength(3);
+    expect(r[0]).toBeCloseTo(120 / 130, 12);
+    expect(r[1]).toBeCloseTo(140 / 126, 12);
+    expect(r[2]).toBeCloseTo(135 / 128, 12);
+    expect(roundRatios(records.filter((x) => x.kind === 'ours'), 'torch')).toEqual([]);
+  });
+});
 
 describe('formatMemory', () => {
   it('prints RSS start -> end with the relative change and the tensor counts', () => {
@@ -66,12 +78,13 @@ describe('formatReport', () => {
     step: 'fixmatch',
     imagesPerStep: 320,
     threads: 2,
+    ompWaitPolicy: 'PASSIVE',
     rounds: 3,
     warmup: 3,
     backendNotes: ['torch (libtorch addon, 2 threads); the fastest available'],
     ours: [ours(400 * MB, 401 * MB)],
     unavailable: [{ backend: 'tensorflow', reason: 'not installed' }],
-    pytorch: { python: '/usr/bin/python3', version: '1.13.1', threads: 2, formats: s.slice(1), best: s[1] },
+    pytorch: { python: '/usr/bin/python3', version: '1.13.1', threads: 2, ompWaitPolicy: 'PASSIVE', formats: s.slice(1), best: s[1], rss: { first: 300 * MB, last: 310 * MB } },
     pytorchNote: null,
     records,
     failures: [],
@@ -84,8 +97,10 @@ describe('formatReport', () => {
     expect(text).toMatch(/ours torch\s+135\.0 {2}120\.0 140\.0 135\.0 {2}\(10 steps each\)/);
     expect(text).toMatch(/pytorch channels_last\s+128\.0/);
     expect(text).toMatch(/pytorch nchw\s+100\.0/);
-    expect(text).toContain('best format: channels_last');
-    expect(text).toContain('ratio ours torch / PyTorch best = 1.05');
+    expect(text).toContain('PyTorch 1.13.1 (/usr/bin/python3, 2 threads, OMP_WAIT_POLICY PASSIVE; ours PASSIVE); best format: channels_last');
+    // per round: 120/130, 140/126, 135/128
+    expect(text).toContain('ratio ours torch / PyTorch best = 1.05; per round 0.92 1.11 1.05 (median 1.05)');
+    expect(text).toContain('memory pytorch (its own process, first -> last round): RSS 300.0 MB -> 310.0 MB');
     expect(text).toContain('unavailable tensorflow: not installed');
   });
 

@@ -5,8 +5,8 @@ import { findTorchPython, parseTorchScriptLine, startTorchReference, torchScript
 describe('parseTorchScriptLine', () => {
   it('reads the ready and round lines of scripts/bench_torch.py', () => {
     expect(
-      parseTorchScriptLine('{"event": "ready", "torch": "1.13.0", "threads": 2, "net": "cnn-small", "step": "fixmatch", "formats": ["channels_last", "nchw"], "warmup": 3, "imagesPerStep": 320}'),
-    ).toEqual({ event: 'ready', torch: '1.13.0', threads: 2, formats: ['channels_last', 'nchw'], imagesPerStep: 320, warmup: 3 });
+      parseTorchScriptLine('{"event": "ready", "torch": "1.13.0", "threads": 2, "ompWaitPolicy": "PASSIVE", "net": "cnn-small", "step": "fixmatch", "formats": ["channels_last", "nchw"], "warmup": 3, "imagesPerStep": 320}'),
+    ).toEqual({ event: 'ready', torch: '1.13.0', threads: 2, formats: ['channels_last', 'nchw'], imagesPerStep: 320, warmup: 3, ompWaitPolicy: 'PASSIVE' });
     expect(parseTorchScriptLine('{"event": "round", "format": "nchw", "round": 2, "steps": 10, "seconds": 4.0, "imagesPerSecond": 800.0}')).toEqual({
       event: 'round',
       format: 'nchw',
@@ -15,6 +15,7 @@ describe('parseTorchScriptLine', () => {
       seconds: 4,
       imagesPerSecond: 800,
     });
+    expect(parseTorchScriptLine('{"event": "round", "format": "nchw", "round": 1, "steps": 1, "seconds": 2, "imagesPerSecond": 160, "rss": 1048576}')).toMatchObject({ rss: 1048576 });
     expect(parseTorchScriptLine('{"event": "error", "message": "unknown format"}')).toEqual({ event: 'error', message: 'unknown format' });
   });
 
@@ -44,6 +45,8 @@ describe('the shipped reference script', () => {
     const ref = await startTorchReference({ python: python as string, net: 'cnn-small', step: 'supervised', threads: 1, steps: 1, rounds: 2, warmup: 0 });
     try {
       expect(ref.threads).toBe(1);
+      // The same libgomp wait policy as our torch backend (src/backend/torch/addon.ts).
+      expect(ref.ompWaitPolicy).toBe(process.env.OMP_WAIT_POLICY ?? 'PASSIVE');
       expect(ref.runners.map((r) => r.label)).toEqual(['pytorch channels_last', 'pytorch nchw']);
       const a = await ref.runners[1].round(1);
       const b = await ref.runners[0].round(1);
@@ -51,6 +54,7 @@ describe('the shipped reference script', () => {
         expect(r.steps).toBe(1);
         expect(r.seconds).toBeGreaterThan(0);
         expect(r.imagesPerSecond).toBeCloseTo(64 / r.seconds, 6);
+        expect(r.rss).toBeGreaterThan(50 * 1024 * 1024);
       }
     } finally {
       await ref.close();

@@ -8,7 +8,7 @@ export type NativeDtype = NumericDtype | 'int64';
 
 /** What the backend stores per tfjs dataId: the native tensor and tfjs's reference count. */
 interface NativeData {
-  readonly id: number;
+  id: number;
   readonly shape: readonly number[];
   readonly dtype: NumericDtype;
   refCount: number;
@@ -236,6 +236,20 @@ export class TorchBackend extends tf.KernelBackend {
     const dataId = {};
     this.data.set(dataId, { id: n.id, shape: n.shape, dtype, refCount: 1 });
     return { dataId, shape: n.shape, dtype };
+  }
+
+  /**
+   * Puts native `n` behind `t`'s existing dataId (same shape and dtype), freeing the old one:
+   * fills a result slot handed out earlier (see the conv gradient in fused.ts).
+   */
+  fill(t: tf.TensorInfo, n: Native): void {
+    const d = this.data.get(t.dataId);
+    if (!sameShape(d.shape, n.shape) || d.dtype !== n.dtype) {
+      throw new Error(`torch backend: cannot fill a [${d.shape}] ${d.dtype} slot with [${n.shape}] ${n.dtype}`);
+    }
+    n.kept = true;
+    this.addon.free(d.id);
+    d.id = n.id;
   }
 
   /** Keeps `n` alive as long as `t`'s data (for a later kernel that gets `t` back, like a gradient). */

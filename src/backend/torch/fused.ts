@@ -15,6 +15,8 @@ import { defineKernel, padSpatial } from './kernels.js';
 
 const BACKWARD = {
   conv2d: 'SslConv2DBackward',
+  conv2dFilter: 'SslConv2DBackpropFilter',
+  conv2dSlot: 'SslConv2DFilterGradSlot',
   batchNormTrain: 'SslBatchNormTrainBackward',
   leakyRelu: 'SslLeakyReluBackward',
   softmaxCrossEntropy: 'SslSoftmaxCrossEntropyBackward',
@@ -27,6 +29,18 @@ function info(inputs: tf.NamedTensorInfoMap, name: string): tf.TensorInfo {
   const t = inputs[name];
   if (t === undefined) throw new Error(`torch backend: missing input '${name}'`);
   return t;
+}
+
+/**
+ * Frees a node's output gradients and saved tensors as soon as its input gradients exist.
+ * tfjs's tape keeps every intermediate gradient and saved activation until the whole backward
+ * pass ends, twice PyTorch's peak memory on WRN-28-2; after this node nothing reads them: the
+ * tape only hands each output gradient to the output's producer, and saved tensors are this
+ * node's own clones (their final dispose() at the end of the pass is then a no-op). Not for
+ * higher-order gradients, which our training never takes.
+ */
+function release(tensors: ReadonlyArray<tf.Tensor | null | undefined>): void {
+  for (const t of tensors) t?.dispose();
 }
 
 function runMulti(name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap): tf.Tensor[] {
@@ -55,6 +69,7 @@ export function registerFusedKernels(): void {
     const src = sym ? x : padSpatial(b, x, pads(pad));
     return b.native(b.addon.conv2d(b.handle(src), b.handle(info(i, 'filter')), stride, sym ? [pad[0], pad[2]] : [0, 0], [1, 1], 1));
   });
+  // Both gradients from one convolution_backward; the filter gradient goes into `slot`.
   defineKernel(BACKWARD.conv2d, (b, i, a) => {
     const { stride, pad, sym } = convArgs(a);
     const x = info(i, 'x');
@@ -71,20 +86,44 @@ export function registerFusedKernels(): void {
       true,
     );
     let dx = b.native(dxDesc as number[]);
-    const dw = b.native(dwDesc as number[]);
+    b.fill(info(i, 'slot'), b.native(dwDesc as number[]));
     if (!sym) {
       dx = b.aten('slice.Tensor', [dx, 1, pad[0], pad[0] + x.shape[1], 1]);
       dx = b.aten('contiguous', [b.aten('slice.Tensor', [dx, 2, pad[2], pad[2] + x.shape[2], 1])]);
     }
-    return [dx, dw];
+    return dx;
   });
+  defineKernel(BACKWARD.conv2dFilter, (b, i, a) => {
+    const { stride, pad, sym } = convArgs(a);
+    const x = info(i, 'x');
+    const src = sym ? x : padSpatial(b, x, pads(pad));
+    const filter = info(i, 'filter');
+    const dy = b.handle(info(i, 'dy'));
+    return b.native(b.addon.conv2dBackpropFilter(b.handle(src), dy, filter.shape, stride, sym ? [pad[0], pad[2]] : [0, 0], [1, 1], 1));
+  });
+  defineKernel(BACKWARD.conv2dSlot, (b, i) => b.aten('empty_like', [info(i, 'filter')]));
   tf.registerGradient({
     kernelName: FAST_KERNELS.conv2d,
     inputsToSave: ['x', 'filter'],
     gradFunc: (dy, saved, attrs) => {
       const [x, filter] = saved;
-      const [dx, dw] = runMulti(BACKWARD.conv2d, { dy: dy as tf.Tensor, x, filter }, attrs);
-      return { x: () => dx, filter: () => dw };
+      // The tape asks for x's gradient first, and only when x needs one (not for the network's
+      // input). x() then also computes the filter gradient, in the same convolution_backward,
+      // into a slot made here: made in the backward pass's scope, it is freed with it if unused.
+      // The filter gradient comes last (trainable filters always need one): release there.
+      const slot = tf.engine().runKernel(BACKWARD.conv2dSlot, { filter }) as tf.Tensor;
+      let filled = false;
+      return {
+        x: () => {
+          filled = true;
+          return tf.engine().runKernel(BACKWARD.conv2d, { dy: dy as tf.Tensor, x, filter, slot }, attrs) as tf.Tensor;
+        },
+        filter: () => {
+          const dw = filled ? slot : (tf.engine().runKernel(BACKWARD.conv2dFilter, { dy: dy as tf.Tensor, x, filter }, attrs) as tf.Tensor);
+          release([dy as tf.Tensor, x, filter]);
+          return dw;
+        },
+      };
     },
   });
 
@@ -120,6 +159,7 @@ export function registerFusedKernels(): void {
       const dy = (dys as tf.Tensor[])[0];
       const [x, gamma, mean, invstd] = saved;
       const [dx, dgamma, dbeta] = runMulti(BACKWARD.batchNormTrain, { dy, x, gamma, mean, invstd }, attrs);
+      release([...(dys as tf.Tensor[]), ...saved]);
       return { x: () => dx, gamma: () => dgamma, beta: () => dbeta };
     },
   });
@@ -134,7 +174,13 @@ export function registerFusedKernels(): void {
     inputsToSave: ['x'],
     gradFunc: (dy, saved, attrs) => {
       const [x] = saved;
-      return { x: () => tf.engine().runKernel(BACKWARD.leakyRelu, { dy: dy as tf.Tensor, x }, attrs) as tf.Tensor };
+      return {
+        x: () => {
+          const dx = tf.engine().runKernel(BACKWARD.leakyRelu, { dy: dy as tf.Tensor, x }, attrs) as tf.Tensor;
+          release([dy as tf.Tensor, x]);
+          return dx;
+        },
+      };
     },
   });
 

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { loadTorchAddon } from './addon.js';
 import { TorchBackend } from './backend.js';
 import { registerFusedKernels } from './fused.js';
+import { registerExtraKernels } from './kernels-extra.js';
 import { BACKEND_NAME, registerKernels } from './kernels.js';
 
 export { TorchBackend } from './backend.js';
@@ -17,19 +18,21 @@ let kernelsRegistered = false;
  * Registers the `torch` tfjs backend (libtorch addon) and its kernels, once. Does not make it
  * active: call `tf.setBackend('torch')`. Never throws; when the addon is missing, says why.
  *
- * @param threads intra-op threads for libtorch; default: the number of cores (libtorch may
- *   otherwise start with 1).
+ * @param threads intra-op threads for libtorch. When omitted, the first registration sets the
+ *   number of cores (libtorch may otherwise start with 1) and later ones keep the current count.
  */
 export function registerTorchBackend(threads?: number): TorchRegistration {
   const load = loadTorchAddon();
   if (load.addon === null) return { ok: false, reason: load.reason };
   const addon = load.addon;
-  addon.setThreads(threads ?? availableParallelism());
+  if (threads !== undefined) addon.setThreads(threads);
+  else if (!kernelsRegistered) addon.setThreads(availableParallelism());
   if (tf.findBackendFactory(BACKEND_NAME) === null) {
     tf.registerBackend(BACKEND_NAME, () => new TorchBackend(addon));
   }
   if (!kernelsRegistered) {
     registerKernels();
+    registerExtraKernels();
     registerFusedKernels();
     kernelsRegistered = true;
   }

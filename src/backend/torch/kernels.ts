@@ -101,14 +101,14 @@ export function convInfo(
  * NHWC convolution for a computed tfjs geometry: ATen pads symmetric padding itself; TF's
  * asymmetric 'same' padding is applied explicitly first. `filter` is [kh, kw, Cin/groups, Cout].
  */
-export function convForward(b: TorchBackend, x: tf.TensorInfo, filter: Arg, info: tf.backend_util.Conv2DInfo, groups: number): Native {
+export function convForward(b: TorchBackend, x: tf.TensorInfo, filter: tf.TensorInfo | Native, info: tf.backend_util.Conv2DInfo, groups: number): Native {
   const p = info.padInfo;
   const sym = isSymmetric(p);
   const src = sym ? x : padSpatial(b, x, p);
   const y = b.native(
     b.addon.conv2d(
       b.handle(src),
-      filter instanceof Object && 'id' in filter && !('dataId' in filter) ? (filter as Native).id : b.handle(filter as tf.TensorInfo),
+      b.handle(filter),
       [info.strideHeight, info.strideWidth],
       sym ? [p.top, p.left] : [0, 0],
       [info.dilationHeight, info.dilationWidth],

@@ -11,7 +11,7 @@ import { expectParity, torchSkipReason, waveTensor } from './helpers.js';
 
 /** Kernel names one call of `f` runs on the active backend. */
 async function kernelsOf(f: () => tf.TensorContainer): Promise<string[]> {
-  const info = await tf.profile(() => f() as tf.Tensor);
+  const info = await tf.profile(() => tf.tidy(() => f() as tf.Tensor));
   tf.dispose(info.result as tf.TensorContainer);
   return info.kernelNames;
 }
@@ -115,6 +115,21 @@ describe.skipIf(torchSkipReason !== null)('fused ops on torch match the cpu comp
       ]),
     );
     expect(names.filter((n) => n === 'SslConv2DBackward')).toHaveLength(1);
+  });
+
+  it('conv2d op: only the filter gradient when the input needs none (first layer)', async () => {
+    const f = (): tf.Tensor4D => waveTensor([3, 3, 2, 3], 1) as tf.Tensor4D;
+    const grad = (): tf.Tensor => {
+      const x = waveTensor([2, 5, 5, 2]) as tf.Tensor4D;
+      return tf.grad((w: tf.Tensor) => tf.sum(tf.mul(conv2d(x, w as tf.Tensor4D, 2, [1, 0, 1, 0]), waveTensor([2, 2, 2, 3], 2))))(f());
+    };
+    await expectParity(grad, 5e-5);
+    await tf.setBackend('torch');
+    const before = tf.memory().numTensors;
+    const names = await kernelsOf(grad);
+    expect(names).toContain('SslConv2DBackpropFilter');
+    expect(names).not.toContain('SslConv2DBackward');
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('sgdUpdate (PyTorch semantics, plain and nesterov, weight decay) and emaUpdate', async () => {

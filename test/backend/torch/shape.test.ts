@@ -19,6 +19,8 @@ describe.skipIf(torchSkipReason !== null)('torch shape and data-movement kernels
     await withGrad((t) => tf.reshape(t, [4, -1]));
     await withGrad((t) => tf.expandDims(t, 1));
     await withGrad((t) => tf.squeeze(tf.reshape(t, [2, 1, 12])));
+    // tf.expandDims runs Reshape; the ExpandDims kernel exists for direct runKernel callers.
+    await expectParity(() => [-1, 0, 2].map((dim) => tf.engine().runKernel('ExpandDims', { input: x() }, { dim }) as tf.Tensor));
   });
   it('transpose', async () => {
     await withGrad((t) => tf.transpose(t, [2, 0, 1]));
