@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../errors.js';
 import { registerTorchBackend } from './torch/index.js';
+import { registerGradients } from './gradients.js';
 
 /** Backend names accepted by `--backend`. */
 export type BackendChoice = 'auto' | 'tensorflow' | 'torch' | 'wasm' | 'cpu';
@@ -78,6 +79,11 @@ async function activate(name: Concrete): Promise<boolean> {
  * @returns the active backend's name and a one-line note saying why it was picked.
  */
 export async function selectBackend(name: BackendChoice, threads?: number): Promise<BackendSelection> {
+  // Every backend trains through tfjs's gradient registry, which tfjs-core leaves empty.
+  await registerGradients();
+  // Production mode silences tfjs's console banners (the cpu backend's advert for tfjs-node,
+  // which does not install here); we print our own backend line instead.
+  tf.enableProdMode();
   const n = threads ?? availableParallelism();
   if (name !== 'auto') {
     if (!PREFERENCE.includes(name)) {

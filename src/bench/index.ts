@@ -5,12 +5,15 @@ export { interleavedOrder, median, runInterleaved, type BenchRunner, type RoundF
 export { bestOf, formatMemory, formatReport, formatRound, roundRatios, speedRatio, summarizeRecords, type BenchReport, type OurSummary, type PyTorchSummary, type RunnerSummary } from './report.js';
 export {
   DEFAULT_PYTHONS,
+  PYTORCH_MALLOC,
+  referenceEnv,
   TORCH_FORMATS,
   findTorchPython,
   parseTorchScriptLine,
   startTorchReference,
   torchScriptPath,
   type PythonProbe,
+  type PyTorchMalloc,
   type TorchFormat,
   type TorchReference,
   type TorchReferenceOptions,

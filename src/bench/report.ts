@@ -33,6 +33,8 @@ export interface PyTorchSummary {
   readonly threads: number;
   /** OMP_WAIT_POLICY of the Python process (ours: BenchReport.ompWaitPolicy). */
   readonly ompWaitPolicy: string;
+  /** glibc malloc setup of the Python process: tuned (freed memory reused) or stock. */
+  readonly malloc: string;
   /** One entry per memory format (label `pytorch channels_last`, `pytorch nchw`). */
   readonly formats: RunnerSummary[];
   /** The format with the highest median: the denominator of the ratio. */
@@ -157,7 +159,7 @@ export function formatReport(rep: BenchReport): string {
   lines.push('');
   if (rep.pytorch && rep.pytorch.best) {
     lines.push(
-      `PyTorch ${rep.pytorch.version} (${rep.pytorch.python}, ${rep.pytorch.threads} threads, OMP_WAIT_POLICY ${rep.pytorch.ompWaitPolicy}; ours ${rep.ompWaitPolicy}); best format: ${rep.pytorch.best.label.replace('pytorch ', '')}`,
+      `PyTorch ${rep.pytorch.version} (${rep.pytorch.python}, ${rep.pytorch.threads} threads, OMP_WAIT_POLICY ${rep.pytorch.ompWaitPolicy}, malloc ${rep.pytorch.malloc}; ours ${rep.ompWaitPolicy}); best format: ${rep.pytorch.best.label.replace('pytorch ', '')}`,
     );
     for (const o of rep.ours) {
       const paired = o.roundRatios.length > 0 ? `; per round ${o.roundRatios.map((v) => v.toFixed(2)).join(' ')} (median ${median(o.roundRatios).toFixed(2)})` : '';

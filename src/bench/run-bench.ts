@@ -4,7 +4,7 @@ import { listAvailableBackends, selectBackend, type BackendChoice, type BackendS
 import { createOurRunner, imagesPerStep, type BenchStep, type OurRunner, type OurRunnerOptions } from './our-runner.js';
 import { bestOf, formatRound, roundRatios, speedRatio, summarizeRecords, type BenchReport, type OurSummary } from './report.js';
 import { runInterleaved, type BenchRunner, type RoundRecord } from './runner.js';
-import { DEFAULT_PYTHONS, findTorchPython, startTorchReference, type PythonProbe, type TorchReference, type TorchReferenceOptions } from './torch-reference.js';
+import { DEFAULT_PYTHONS, findTorchPython, startTorchReference, type PyTorchMalloc, type PythonProbe, type TorchReference, type TorchReferenceOptions } from './torch-reference.js';
 
 /** `--backend` of `ssl bench`: one backend, the automatic choice, or every available one. */
 export type BenchBackend = BackendChoice | 'all';
@@ -32,6 +32,8 @@ export interface BenchOptions {
   readonly torchReference?: boolean;
   /** Python to run the reference with; default: the first of python3, /usr/bin/python3 that imports torch. */
   readonly python?: string;
+  /** glibc malloc setup of the PyTorch process (default tuned; see PYTORCH_MALLOC). */
+  readonly pytorchMalloc?: PyTorchMalloc;
 }
 
 /** What runBench calls outside itself; tests substitute fakes. */
@@ -75,7 +77,7 @@ export async function runBench(opts: BenchOptions, log: (line: string) => void =
     } else {
       python = probe.python;
       log(`starting the PyTorch ${probe.torchVersion} reference (${python}, ${threads} threads, ${warmup} warm-up steps per format)`);
-      referencePromise = deps.startTorchReference({ python, net: opts.net, step: opts.step, threads, steps, rounds, warmup });
+      referencePromise = deps.startTorchReference({ python, net: opts.net, step: opts.step, threads, steps, rounds, warmup, malloc: opts.pytorchMalloc ?? 'tuned' });
       // Observed below; this only keeps an early failure from being an unhandled rejection.
       referencePromise.catch(() => {});
     }
@@ -200,7 +202,7 @@ function buildReport(p: ReportParts): BenchReport {
     unavailable: p.unavailable,
     pytorch:
       p.reference && p.python
-        ? { python: p.python, version: p.reference.torchVersion, threads: p.reference.threads, ompWaitPolicy: p.reference.ompWaitPolicy, formats: pytorchFormats, best, rss: pytorchRss(p.records) }
+        ? { python: p.python, version: p.reference.torchVersion, threads: p.reference.threads, ompWaitPolicy: p.reference.ompWaitPolicy, malloc: p.reference.malloc, formats: pytorchFormats, best, rss: pytorchRss(p.records) }
         : null,
     pytorchNote: p.pytorchNote,
     records: p.records,

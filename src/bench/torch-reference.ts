@@ -114,13 +114,29 @@ export function parseTorchScriptLine(line: string): TorchScriptEvent {
 }
 
 /**
- * The OpenMP wait policy our torch backend runs with: src/backend/torch/addon.ts sets
- * OMP_WAIT_POLICY=PASSIVE (unless the user set it) before libtorch loads, because spinning idle
- * threads slow steps down badly on a busy machine. PyTorch gets the same, so that both sides of the
- * comparison run libgomp the same way. Keep the default in step with addon.ts.
+ * How the Python process's glibc malloc is set up. `tuned` (default): MALLOC_MMAP_MAX_=0 and a
+ * 64 GiB MALLOC_TRIM_THRESHOLD_, so memory freed after a step is reused by the next one instead of
+ * being unmapped and page-faulted in afresh (stock PyTorch CPU allocates every activation with
+ * malloc, and blocks above 32 MB always get their own mmap). Our torch backend gets the same effect
+ * from its caching allocator (native/src/caching-allocator.h), so `tuned` compares allocator with
+ * allocator, as jemalloc/tcmalloc do for PyTorch users who tune. `stock`: PyTorch as installed.
  */
-export function referenceEnv(): { OMP_WAIT_POLICY: string } {
-  return { OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE' };
+export const PYTORCH_MALLOC = ['tuned', 'stock'] as const;
+export type PyTorchMalloc = (typeof PYTORCH_MALLOC)[number];
+
+/**
+ * The environment of the Python process beyond ours: the OpenMP wait policy our torch backend runs
+ * with (src/backend/torch/addon.ts sets OMP_WAIT_POLICY=PASSIVE unless the user set it, before
+ * libtorch loads, because spinning idle threads slow steps badly on a busy machine; keep this
+ * default in step with it), and the malloc setup of {@link PYTORCH_MALLOC}.
+ */
+export function referenceEnv(malloc: PyTorchMalloc = 'tuned'): Record<string, string> {
+  const env: Record<string, string> = { OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE' };
+  if (malloc === 'tuned') {
+    env.MALLOC_MMAP_MAX_ = '0';
+    env.MALLOC_TRIM_THRESHOLD_ = String(64 * 1024 ** 3);
+  }
+  return env;
 }
 
 /** Options of {@link startTorchReference}. */
@@ -135,6 +151,8 @@ export interface TorchReferenceOptions {
   /** Untimed steps per format, before the ready line. */
   readonly warmup: number;
   readonly formats?: readonly TorchFormat[];
+  /** glibc malloc setup of the Python process (default `tuned`). */
+  readonly malloc?: PyTorchMalloc;
   /** Defaults to {@link torchScriptPath}. */
   readonly script?: string;
 }
@@ -146,6 +164,7 @@ export interface TorchReference {
   readonly threads: number;
   /** OMP_WAIT_POLICY of the Python process. */
   readonly ompWaitPolicy: string;
+  readonly malloc: PyTorchMalloc;
   readonly runners: BenchRunner[];
   close(): Promise<void>;
 }
@@ -169,7 +188,7 @@ export async function startTorchReference(opts: TorchReferenceOptions): Promise<
     '--warmup', String(opts.warmup),
     '--formats', formats.join(','),
   ];
-  const child: ChildProcessWithoutNullStreams = spawn(opts.python, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...referenceEnv() } });
+  const child: ChildProcessWithoutNullStreams = spawn(opts.python, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...referenceEnv(opts.malloc) } });
   const lines = new LineQueue(child);
   const ready = await lines.next();
   if (ready.event !== 'ready') throw new Error(`bench_torch.py: expected the ready line, got ${JSON.stringify(ready)}`);
@@ -190,6 +209,7 @@ export async function startTorchReference(opts: TorchReferenceOptions): Promise<
     torchVersion: ready.torch,
     threads: ready.threads,
     ompWaitPolicy: ready.ompWaitPolicy,
+    malloc: opts.malloc ?? 'tuned',
     runners,
     async close() {
       if (child.exitCode !== null || child.signalCode !== null) return;

@@ -4,6 +4,7 @@ import { NET_NAMES } from '../models/create-model.js';
 import { BENCH_STEPS, type BenchStep } from '../bench/our-runner.js';
 import { formatReport } from '../bench/report.js';
 import { BENCH_DEFAULTS, runBench, type BenchBackend, type BenchDeps, type BenchOptions } from '../bench/run-bench.js';
+import { PYTORCH_MALLOC, type PyTorchMalloc } from '../bench/torch-reference.js';
 import { processOutput, type CliOutput } from './output.js';
 
 /** Values of `ssl bench --backend`. */
@@ -16,7 +17,8 @@ found, the same net and step in PyTorch (scripts/bench_torch.py) in channels_las
 the same thread count, in interleaved rounds: ours 1, PyTorch channels_last 1, PyTorch NCHW 1,
 ours 2, ... Reports the median images/second per runner and ours / PyTorch's best.
 Augmentation and data loading are not timed; warm-up steps are not timed.
-cpu and wasm (plain JS / WebAssembly) are ~1000x slower: they time 1 step unless --steps is given.
+cpu and wasm (plain JS / WebAssembly) are three orders of magnitude slower: they time 1 step in
+1 round without warm-up unless --steps/--rounds/--warmup are given.
 See docs/bench.md for how to read the output.
 
 Examples:
@@ -24,7 +26,8 @@ Examples:
   $ ssl bench --net cnn-small --rounds 5 --json
   $ ssl bench --net cnn-small --steps 2000 --rounds 1 --no-torch-reference   # memory stays flat?
   $ ssl bench --net cnn-small --backend all                 # every installed backend
-  $ ssl bench --python /usr/bin/python3                     # a Python that has torch`;
+  $ ssl bench --python /usr/bin/python3                     # a Python that has torch
+  $ ssl bench --pytorch-malloc stock                        # PyTorch with glibc malloc as installed`;
 
 function positiveInt(flag: string, min: number): (value: string) => number {
   return (value: string) => {
@@ -53,6 +56,7 @@ export function benchOptionsFromFlags(flags: Record<string, unknown>, explicit: 
     threads: positiveInt('--threads', 0)(String(flags.threads)),
     torchReference: flags.torchReference !== false,
     python: typeof flags.python === 'string' ? flags.python : undefined,
+    pytorchMalloc: oneOf<PyTorchMalloc>('--pytorch-malloc', PYTORCH_MALLOC, String(flags.pytorchMalloc ?? 'tuned')),
   };
 }
 
@@ -72,6 +76,7 @@ export function createBenchCommand(output: CliOutput = processOutput, deps?: Ben
     .option('--warmup <n>', `untimed steps before the first round, per runner (default ${BENCH_DEFAULTS.warmup}; 0 on cpu/wasm)`, String(BENCH_DEFAULTS.warmup))
     .option('--threads <n>', 'threads of the torch backend and of PyTorch (0 = number of cores)', '0')
     .option('--python <path>', 'Python with torch for the reference (default: python3, then /usr/bin/python3)')
+    .option('--pytorch-malloc <mode>', `PyTorch's glibc malloc: tuned (freed memory reused, as our caching allocator does) or stock`, 'tuned')
     .option('--no-torch-reference', 'time only our backends')
     .option('--json', 'print the full report as one JSON object')
     .addHelpText('after', HELP);

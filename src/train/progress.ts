@@ -54,11 +54,14 @@ export function createProgress(mode: ProgressMode, stream: NodeJS.WriteStream = 
   };
 }
 
-/** `it 120/2000  3.1 it/s  ETA 10:05  lossLabeled 0.412 lossUnlabeled 0.103 mask 61%`. */
+/** Loss terms as the papers write them, to keep the line short (events.jsonl keeps the full names). */
+const SHORT_NAMES: Readonly<Record<string, string>> = { lossLabeled: 'L_x', lossUnlabeled: 'L_u', lossAlign: 'L_align' };
+
+/** `it 120/2000  3.1 it/s  ETA 10:05  L_x 0.412 L_u 0.103 mask 61%`. */
 export function formatLine(p: ProgressUpdate): string {
   const eta = p.itPerSec > 0 ? formatDuration((p.total - p.step - 1) / p.itPerSec) : '--:--';
   const terms = Object.entries(p.terms)
-    .map(([k, v]) => (k === 'maskRate' ? `mask ${(v * 100).toFixed(0)}%` : `${k} ${v.toFixed(3)}`))
+    .map(([k, v]) => (k === 'maskRate' ? `mask ${(v * 100).toFixed(0)}%` : `${SHORT_NAMES[k] ?? k} ${v.toFixed(3)}`))
     .join(' ');
   return `it ${p.step + 1}/${p.total}  ${p.itPerSec.toFixed(2)} it/s  ETA ${eta}  ${terms}`;
 }

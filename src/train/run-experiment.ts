@@ -4,7 +4,6 @@ import path from 'node:path';
 import type { RunConfig } from '../config/run-config.js';
 import { UserError } from '../errors.js';
 import { selectBackend } from '../backend/select.js';
-import { registerGradients } from '../backend/gradients.js';
 import { loadDataset } from '../data/sources/index.js';
 import { classCounts } from '../data/longtail.js';
 import { resolveSplit } from '../data/split-file.js';
@@ -47,7 +46,6 @@ export interface ExperimentResult {
  */
 export async function runExperiment(input: RunConfig, opts: ExperimentOptions = {}): Promise<ExperimentResult> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  await registerGradients();
   const backend = await selectBackend(input.backend, input.threads || undefined);
   log(`backend: ${backend.name} (${backend.note})`);
 

@@ -183,7 +183,8 @@ export function createTrainingState(config: RunConfig, input: InputSpec): Traini
   const model = build();
   const ema = new EmaModel(model, build, config.emaDecay);
   const params = model.params.map((p) => p.variable);
-  const velocity = params.map((p) => tf.variable(tf.zerosLike(p), false));
+  // tf.variable copies its initial value: free the zeros it was made from.
+  const velocity = params.map((p) => tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
   const algorithm = createAlgorithm(config, { numClasses: input.numClasses, featureDim: model.featureDim });
   return {
     config,

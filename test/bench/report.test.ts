@@ -84,7 +84,7 @@ describe('formatReport', () => {
     backendNotes: ['torch (libtorch addon, 2 threads); the fastest available'],
     ours: [ours(400 * MB, 401 * MB)],
     unavailable: [{ backend: 'tensorflow', reason: 'not installed' }],
-    pytorch: { python: '/usr/bin/python3', version: '1.13.1', threads: 2, ompWaitPolicy: 'PASSIVE', formats: s.slice(1), best: s[1], rss: { first: 300 * MB, last: 310 * MB } },
+    pytorch: { python: '/usr/bin/python3', version: '1.13.1', threads: 2, ompWaitPolicy: 'PASSIVE', malloc: 'tuned', formats: s.slice(1), best: s[1], rss: { first: 300 * MB, last: 310 * MB } },
     pytorchNote: null,
     records,
     failures: [],
@@ -97,7 +97,7 @@ describe('formatReport', () => {
     expect(text).toMatch(/ours torch\s+135\.0 {2}120\.0 140\.0 135\.0 {2}\(10 steps each\)/);
     expect(text).toMatch(/pytorch channels_last\s+128\.0/);
     expect(text).toMatch(/pytorch nchw\s+100\.0/);
-    expect(text).toContain('PyTorch 1.13.1 (/usr/bin/python3, 2 threads, OMP_WAIT_POLICY PASSIVE; ours PASSIVE); best format: channels_last');
+    expect(text).toContain('PyTorch 1.13.1 (/usr/bin/python3, 2 threads, OMP_WAIT_POLICY PASSIVE, malloc tuned; ours PASSIVE); best format: channels_last');
     // per round: 120/130, 140/126, 135/128
     expect(text).toContain('ratio ours torch / PyTorch best = 1.05; per round 0.92 1.11 1.05 (median 1.05)');
     expect(text).toContain('memory pytorch (its own process, first -> last round): RSS 300.0 MB -> 310.0 MB');

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { findTorchPython, parseTorchScriptLine, startTorchReference, torchScriptPath } from '../../src/bench/torch-reference.js';
+import { findTorchPython, parseTorchScriptLine, referenceEnv, startTorchReference, torchScriptPath } from '../../src/bench/torch-reference.js';
 
 describe('parseTorchScriptLine', () => {
   it('reads the ready and round lines of scripts/bench_torch.py', () => {
@@ -23,6 +23,14 @@ describe('parseTorchScriptLine', () => {
     expect(() => parseTorchScriptLine('Traceback (most recent call last):')).toThrow(/not JSON: Traceback/);
     expect(() => parseTorchScriptLine('{"event": "round", "format": "nchw", "steps": 10}')).toThrow(/'seconds' missing/);
     expect(() => parseTorchScriptLine('{"event": "done"}')).toThrow(/unknown event/);
+  });
+});
+
+describe('referenceEnv', () => {
+  it('tuned malloc keeps freed memory for reuse; stock leaves malloc alone; both share our OpenMP wait policy', () => {
+    const omp = process.env.OMP_WAIT_POLICY ?? 'PASSIVE';
+    expect(referenceEnv('tuned')).toEqual({ OMP_WAIT_POLICY: omp, MALLOC_MMAP_MAX_: '0', MALLOC_TRIM_THRESHOLD_: '68719476736' });
+    expect(referenceEnv('stock')).toEqual({ OMP_WAIT_POLICY: omp });
   });
 });
 

@@ -53,7 +53,7 @@ describe('presets', () => {
   it('the shipped presets validate and share one schedule', async () => {
     const daso = resolveRunConfig('daso', [{ source: 'daso.yaml', values: await loadPreset(defaultPresetPath('daso')) }]);
     const fixmatch = resolveRunConfig('fixmatch', [{ source: 'fixmatch.yaml', values: await loadPreset(defaultPresetPath('fixmatch')) }]);
-    for (const key of ['iterations', 'evalEvery', 'net', 'lr', 'labeledBatch', 'unlabeledRatio', 'plWindow'] as const) {
+    for (const key of ['iterations', 'evalEvery', 'net', 'lr', 'labeledBatch', 'unlabeledRatio', 'plWindow', 'emaDecay', 'validationPerClass', 'seed'] as const) {
       expect(daso[key]).toEqual(fixmatch[key]);
     }
     expect(daso.dasoWarmup).toBeLessThan(daso.iterations / 2);

@@ -1,0 +1,20 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { useCpuBackend } from '../helpers/tf-cpu.js';
+import { resolveRunConfig } from '../../src/config/run-config.js';
+import { createTrainingState } from '../../src/train/trainer.js';
+
+beforeAll(useCpuBackend);
+
+describe('createTrainingState', () => {
+  it('dispose() frees every tensor it made (models, EMA, momentum)', () => {
+    const before = tf.memory().numTensors;
+    for (const algorithm of ['fixmatch', 'daso'] as const) {
+      const config = resolveRunConfig(algorithm, [{ source: 'test', values: { net: 'cnn-small' } }]);
+      const state = createTrainingState(config, { numClasses: 4, inputChannels: 1, mean: [0.5], std: [0.25] });
+      expect(state.velocity).toHaveLength(state.params.length);
+      state.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
