@@ -2,9 +2,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { UserError } from '../../src/errors.js';
 import { drawLongTailSplit } from '../../src/data/longtail.js';
 import { loadSplitFile, resolveSplit, saveSplitFile } from '../../src/data/split-file.js';
+import { userErrorAsync } from '../helpers/user-error.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ssl-split-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -14,15 +14,6 @@ const numTrain = 200;
 const labels = Int32Array.from({ length: numTrain }, (_, i) => i % 4);
 const dataset = { name: 'toy', numClasses: 4, train: { images: new Uint8Array(0), labels, count: numTrain, height: 1, width: 1, channels: 1 } };
 
-async function userErrorAsync(p: Promise<unknown>): Promise<UserError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof UserError) return e;
-    throw e;
-  }
-  throw new Error('expected a UserError');
-}
 
 function writeJson(name: string, value: unknown): string {
   const file = join(dir, name);

@@ -46,13 +46,16 @@ describe.skipIf(torchSkipReason !== null)('torch conv and pooling kernels match 
     ['avgPool', (t, s, st, p) => tf.avgPool(t, s, st, p)],
   ];
   for (const [name, pool] of pools) {
-    it(`${name}: valid/same, stride 1/2, values and gradients`, async () => {
+    it(`${name}: valid/same, stride 1/2/3, values and gradients`, async () => {
       for (const [size, stride, pad] of [
         [2, 2, 'valid'],
         [3, 2, 'valid'],
         [3, 1, 'same'],
         [2, 1, 'same'],
         [3, 2, 'same'],
+        // 1x1 windows subsample (ResNet-32's option-A shortcut): a strided view on torch.
+        [1, 2, 'valid'],
+        [1, 3, 'valid'],
       ] as Array<[number, number, 'same' | 'valid']>) {
         await expectParity(() => pool(x(), size, stride, pad));
         // tfjs's AvgPoolGrad divides by the full window even where its forward divided by the

@@ -71,6 +71,41 @@ describe.skipIf(torchSkipReason !== null)('fused ops on torch match the cpu comp
     expect(await kernelsOf(() => tf.grad((t: tf.Tensor) => tf.sum(leakyRelu(t, 0.1)))(x()))).toContain('SslLeakyReluBackward');
   });
 
+  it('tf.relu gradient: one threshold_backward on torch, tfjs composite elsewhere, same values', async () => {
+    // Exact zeros included: both give gradient 0 at x = 0.
+    const x = (): tf.Tensor => tf.tensor4d([-2, -0.5, 0, 0.25, 1, 3, 0, -1, 2, -3, 0.5, 0], [2, 2, 1, 3]);
+    const upstream = (): tf.Tensor => tf.tensor4d([1, -2, 3, -4, 5, -6, 7, -8, 9, -10, 11, -12], [2, 2, 1, 3]);
+    const grad = (t: tf.Tensor): tf.Tensor => tf.grad((u: tf.Tensor) => tf.sum(tf.mul(tf.relu(u), upstream())))(t);
+    await expectParity(() => grad(x()));
+    await tf.setBackend('torch');
+    expect(Array.from(tf.tidy(() => grad(x())).dataSync())).toEqual([0, 0, 0, -4, 5, -6, 0, 0, 9, 0, 11, 0]);
+    const names = await kernelsOf(() => tf.grad((t: tf.Tensor) => tf.sum(tf.relu(t)))(x()));
+    expect(names).toContain('SslReluBackward');
+    expect(names).not.toContain('Step');
+    await tf.setBackend('cpu');
+    expect(await kernelsOf(() => tf.grad((t: tf.Tensor) => tf.sum(tf.relu(t)))(x()))).toContain('Step');
+  });
+
+  it('tf.mean gradient: dy / count broadcast in one kernel on torch, same values', async () => {
+    const x = (): tf.Tensor => waveTensor([2, 3, 4, 5]);
+    for (const [axes, keep] of [
+      [[1, 2], false],
+      [[0, 3], true],
+      [[1], false],
+    ] as Array<[number[], boolean]>) {
+      await expectParity(() =>
+        tf.grad((t: tf.Tensor) => {
+          const m = tf.mean(t, axes, keep);
+          return tf.sum(tf.mul(m, waveTensor(m.shape, 4)));
+        })(x()),
+      );
+    }
+    await tf.setBackend('torch');
+    const names = await kernelsOf(() => tf.grad((t: tf.Tensor) => tf.sum(tf.mean(t, [1, 2])))(x()));
+    expect(names).toContain('SslMeanBackward');
+    expect(names).not.toContain('RealDiv');
+  });
+
   it('softmaxCrossEntropy: per-sample loss and logits gradient', async () => {
     const logits = (): tf.Tensor2D => tf.mul(waveTensor([5, 4]), 3) as tf.Tensor2D;
     const labels = (): tf.Tensor1D => tf.tensor1d([0, 3, 1, 1, 2], 'int32');

@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { UserError } from '../../../src/errors.js';
 import { CIFAR100_CLASS_NAMES, CIFAR10_MEAN, loadCifar10, loadCifar100, parseCifarRecords } from '../../../src/data/sources/cifar.js';
+import { userErrorAsync } from '../../helpers/user-error.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ssl-cifar-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -19,15 +19,6 @@ function record(labels: number[], k: number): Buffer {
   return Buffer.concat([Buffer.from(labels), img]);
 }
 
-async function userErrorAsync(p: Promise<unknown>): Promise<UserError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof UserError) return e;
-    throw e;
-  }
-  throw new Error('expected a UserError');
-}
 
 describe('parseCifarRecords', () => {
   it('converts CHW planes to HWC and keeps the label', () => {

@@ -7,6 +7,7 @@ import { UserError } from '../../../src/errors.js';
 import { loadDataset } from '../../../src/data/sources/index.js';
 import { loadIdxDataset, parseIdx } from '../../../src/data/sources/idx.js';
 import { MNIST_INFO } from '../../../src/data/sources/embedded.js';
+import { userErrorAsync } from '../../helpers/user-error.js';
 
 /** An IDX ubyte file: magic 0 0 8 ndims, big-endian dims, data. */
 function idx(dims: number[], data: number[]): Buffer {
@@ -46,15 +47,6 @@ function userError(fn: () => unknown): UserError {
   throw new Error('expected a UserError');
 }
 
-async function userErrorAsync(p: Promise<unknown>): Promise<UserError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof UserError) return e;
-    throw e;
-  }
-  throw new Error('expected a UserError');
-}
 
 describe('parseIdx', () => {
   it('reads dims and data', () => {

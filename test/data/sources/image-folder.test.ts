@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UserError } from '../../../src/errors.js';
 import { loadDataset } from '../../../src/data/sources/index.js';
+import { userErrorAsync } from '../../helpers/user-error.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ssl-folder-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -16,15 +16,6 @@ async function solidPng(file: string, rgb: [number, number, number], side = 4): 
     .toFile(file);
 }
 
-async function userErrorAsync(p: Promise<unknown>): Promise<UserError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof UserError) return e;
-    throw e;
-  }
-  throw new Error('expected a UserError');
-}
 
 const root = join(dir, 'ok');
 
