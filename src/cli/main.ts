@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { UserError } from '../errors.js';
+import { TrainingInterrupted } from '../train/trainer.js';
 import { createRunCommand } from './run.js';
 import { createDataCommand } from './data.js';
 import { createReportCommand } from './report.js';
@@ -28,7 +29,7 @@ export function createProgram(output: CliOutput = processOutput): Command {
 
 /**
  * Runs the CLI on process-style argv and returns the exit code: 0 success, 2 bad input
- * (UserError, unknown flag), 1 anything else. The only place that decides exit codes.
+ * (UserError, unknown flag), 130 training interrupted (checkpoint saved), 1 anything else. The only place that decides exit codes.
  */
 export async function main(argv: readonly string[], output: CliOutput = processOutput): Promise<number> {
   try {
@@ -37,6 +38,10 @@ export async function main(argv: readonly string[], output: CliOutput = processO
   } catch (err) {
     if (err instanceof CommanderError) {
       return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0 ? 0 : 2;
+    }
+    if (err instanceof TrainingInterrupted) {
+      output.err(`${err.message}\n`);
+      return 130;
     }
     if (err instanceof UserError) {
       output.err(`error: ${err.message}\n`);

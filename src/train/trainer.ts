@@ -43,12 +43,36 @@ export interface TrainResult {
   readonly testEce?: number;
 }
 
-/** Thrown by `onStep` to stop a run after a checkpoint, as an interruption would. */
+/** A run stopped before its last iteration (Ctrl-C, or thrown by `onStep` in tests). */
 export class TrainingInterrupted extends Error {
-  constructor(step: number) {
-    super(`training interrupted after step ${step}`);
+  constructor(step: number, resume?: { runDir: string; algorithm: string }) {
+    super(
+      `training interrupted after step ${step}` +
+        (resume ? `; the checkpoint is saved, continue with: ssl run ${resume.algorithm} --resume ${resume.runDir}` : ''),
+    );
     this.name = 'TrainingInterrupted';
   }
+}
+
+/**
+ * A flag set by the first SIGINT/SIGTERM while training runs; a second signal exits at once, as
+ * a user pressing Ctrl-C twice expects. `release()` restores the default handling.
+ */
+function interruptFlag(): (() => boolean) & { release(): void } {
+  let requested = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (requested) process.exit(signal === 'SIGINT' ? 130 : 143);
+    requested = true;
+    process.stderr.write(`\n${signal}: finishing this step and writing a checkpoint (again to quit now)\n`);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return Object.assign(() => requested, {
+    release() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  });
 }
 
 /**
@@ -95,6 +119,8 @@ export async function train(setup: TrainerSetup): Promise<TrainResult> {
   let rateStart = Date.now();
   let rateSteps = 0;
   let step = startStep;
+  // Ctrl-C finishes the current step, writes a checkpoint and stops: no work is lost.
+  const stopRequested = interruptFlag();
   try {
     for (; step < config.iterations; step++) {
       const batch = await source.next();
@@ -129,7 +155,8 @@ export async function train(setup: TrainerSetup): Promise<TrainResult> {
             (record.val ? `  val balanced ${(record.val.balancedAccuracy * 100).toFixed(2)}%` : ''),
         );
       }
-      if ((step + 1) % config.checkpointEvery === 0 || step + 1 === config.iterations) {
+      const stopping = stopRequested();
+      if ((step + 1) % config.checkpointEvery === 0 || step + 1 === config.iterations || stopping) {
         await writeCheckpoint(setup.runDir, {
           step: step + 1,
           seconds: seconds(),
@@ -145,11 +172,13 @@ export async function train(setup: TrainerSetup): Promise<TrainResult> {
         events.append({ type: 'checkpoint', step: step + 1 });
       }
       setup.onStep?.(step);
+      if (stopping) throw new TrainingInterrupted(step + 1, { runDir: setup.runDir, algorithm: config.algorithm });
     }
     const partial = tracker.flush();
     if (partial && partial.endStep > (windows.at(-1)?.endStep ?? 0)) windows.push(partial);
     return { steps: step, evaluations, pseudoLabelWindows: windows, seconds: seconds(), testEce: lastTestEce };
   } finally {
+    stopRequested.release();
     progress.done();
     await source.close();
     state.dispose();
