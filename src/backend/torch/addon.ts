@@ -79,6 +79,10 @@ export interface TorchAddon {
     needGamma: boolean,
     needBeta: boolean,
   ): [NativeDesc | null, NativeDesc | null, NativeDesc | null];
+  /** One SGD step (PyTorch's operation order): [param', velocity']. */
+  sgdUpdate(param: number, grad: number, velocity: number, lr: number, momentum: number, weightDecay: number, nesterov: boolean): [NativeDesc, NativeDesc];
+  /** decay·target + (1 − decay)·source. */
+  emaUpdate(target: number, source: number, decay: number): NativeDesc;
   batchNormEval(
     x: number,
     mean: number,

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { AtenArg, NativeDesc, TorchAddon } from './addon.js';
+import { PROFILING, recordAten } from './profile.js';
 
 type DataId = object;
 type NumericDtype = 'float32' | 'int32' | 'bool';
@@ -205,10 +206,11 @@ export class TorchBackend extends tf.KernelBackend {
   }
 
   private callRaw(name: string, args: readonly Arg[]): NativeDesc | NativeDesc[] | number | boolean | null {
-    return this.addon.call(
-      this.opFor(name),
-      args.map((a) => this.toArg(a)),
-    );
+    if (!PROFILING) return this.addon.call(this.opFor(name), args.map((a) => this.toArg(a)));
+    const start = performance.now();
+    const r = this.addon.call(this.opFor(name), args.map((a) => this.toArg(a)));
+    recordAten(name, performance.now() - start);
+    return r;
   }
 
   /** Calls ATen op `name` ('add.Tensor', 'relu', ...) returning one tensor. */

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { FAST_KERNELS } from '../../ops/fast-kernels.js';
 import { SCALAR_TYPE, type Native, type TorchBackend } from './backend.js';
-import { defineKernel, padSpatial } from './kernels.js';
+import { BACKEND_NAME, defineKernel, padSpatial } from './kernels.js';
 
 /**
  * The fused kernels of src/ops/fast-kernels.ts on the torch backend, and their gradients.
@@ -19,6 +19,8 @@ const BACKWARD = {
   conv2dSlot: 'SslConv2DFilterGradSlot',
   batchNormTrain: 'SslBatchNormTrainBackward',
   leakyRelu: 'SslLeakyReluBackward',
+  relu: 'SslReluBackward',
+  mean: 'SslMeanBackward',
   softmaxCrossEntropy: 'SslSoftmaxCrossEntropyBackward',
   softCrossEntropy: 'SslSoftCrossEntropyBackward',
 } as const;
@@ -54,6 +56,62 @@ function softmaxCeBackward(b: TorchBackend, dy: tf.TensorInfo, logProbs: tf.Tens
   const hot = b.aten('to.dtype', [isLabel, SCALAR_TYPE.float32]);
   const diff = b.aten('sub.Tensor', [b.aten('exp', [logProbs]), hot]);
   return b.aten('mul.Tensor', [diff, b.aten('unsqueeze', [dy, 1])]);
+}
+
+/**
+ * Installs the gradient replacements below (Relu, Mean). Idempotent; called again when the
+ * backend is created because a later import of tfjs's gradient registrations would put tfjs's
+ * versions back.
+ *
+ * Relu: replaces tfjs's gradient of the built-in `Relu` kernel, dy·cast(step(x)), with one ATen
+ * threshold_backward on the torch backend: tfjs's takes Step (five ATen ops, a third of a
+ * ResNet-32 step) plus a cast and a multiply. Values are the same (dy where x > 0, else 0) except
+ * for NaN inputs and the sign of zero. Gradients are global in tfjs, so the replacement keeps
+ * tfjs's composite for every other backend.
+ */
+export function registerGradientOverrides(): void {
+  registerMeanGradient();
+  if (tf.getGradient('Relu')?.gradFunc === reluGradFunc) return;
+  tf.registerGradient({ kernelName: 'Relu', inputsToSave: ['x'], gradFunc: reluGradFunc });
+}
+
+/**
+ * Replaces tfjs's gradient of `Mean` on the torch backend: tfjs multiplies dy by a ones tensor of
+ * x's shape (built in JavaScript and uploaded every step: 10 MB for cnn-small's global average
+ * pool) and divides by the count; here dy/count is broadcast in one kernel. Same values: tfjs's
+ * dy·1/count is dy/count exactly. Other backends keep tfjs's version (see registerGradientOverrides).
+ */
+function registerMeanGradient(): void {
+  const base = tf.getGradient('Mean');
+  if (base === undefined || base.gradFunc === meanGradFunc) return;
+  meanBase = base.gradFunc;
+  tf.registerGradient({ kernelName: 'Mean', inputsToSave: ['x'], gradFunc: meanGradFunc });
+}
+
+let meanBase: tf.GradFunc | undefined;
+
+function meanGradFunc(dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap): Record<string, () => tf.Tensor> {
+  const [x] = saved;
+  if (tf.getBackend() !== BACKEND_NAME && meanBase !== undefined) return meanBase(dy, saved, attrs) as Record<string, () => tf.Tensor>;
+  const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape);
+  const expanded = x.shape.map((d, k) => (axes.includes(k) ? 1 : d));
+  const count = axes.reduce((p, k) => p * x.shape[k], 1);
+  return {
+    x: () => tf.engine().runKernel(BACKWARD.mean, { dy: dy as tf.Tensor, x }, { expanded, count }) as tf.Tensor,
+  };
+}
+
+function reluGradFunc(dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]): Record<string, () => tf.Tensor> {
+  const [x] = saved;
+  const g = dy as tf.Tensor;
+  if (tf.getBackend() !== BACKEND_NAME) return { x: () => tf.mul(g, tf.cast(tf.step(x), 'float32')) };
+  return {
+    x: () => {
+      const dx = tf.engine().runKernel(BACKWARD.relu, { dy: g, x }) as tf.Tensor;
+      release([g, x]);
+      return dx;
+    },
+  };
 }
 
 export function registerFusedKernels(): void {
@@ -184,6 +242,16 @@ export function registerFusedKernels(): void {
     },
   });
 
+  // ---- ReLU (tf.relu: the backend's own kernel; only its gradient is replaced) ----
+  defineKernel(BACKWARD.relu, (b, i) => b.aten('threshold_backward', [info(i, 'dy'), info(i, 'x'), 0]));
+  // ---- Mean: dy / count broadcast back to x (contiguous, as every kernel returns) ----
+  defineKernel(BACKWARD.mean, (b, i, a) => {
+    const x = info(i, 'x');
+    const scaled = b.aten('div.Scalar', [b.aten('reshape', [info(i, 'dy'), a.expanded as number[]]), a.count as number]);
+    return b.aten('contiguous', [b.aten('expand', [scaled, x.shape])]);
+  });
+  registerGradientOverrides();
+
   // ---- softmax cross-entropy with integer labels ----
   defineKernel(FAST_KERNELS.softmaxCrossEntropy, (b, i) => {
     const logProbs = b.aten('_log_softmax', [info(i, 'logits'), 1, false]);
@@ -237,19 +305,21 @@ export function registerFusedKernels(): void {
   });
 
   // ---- parameter updates (no gradients) ----
+  // One addon call each (native/src/addon.cc runs the ATen ops in the order of
+  // torch.optim.SGD's _single_tensor_sgd, 1.13, so results match PyTorch bit for bit).
   defineKernel(FAST_KERNELS.sgdUpdate, (b, i, a) => {
-    // Same operation order as torch.optim.SGD (_single_tensor_sgd, 1.13), so results match bit for bit.
-    const param = info(i, 'param');
-    const lr = a.lr as number;
-    const momentum = a.momentum as number;
-    const wd = a.weightDecay as number;
-    const d: Native | tf.TensorInfo = wd !== 0 ? b.aten('add.Tensor', [info(i, 'grad'), param, wd]) : info(i, 'grad');
-    const v = b.aten('add.Tensor', [b.aten('mul.Scalar', [info(i, 'velocity'), momentum]), d]);
-    const step = a.nesterov === true ? b.aten('add.Tensor', [d, v, momentum]) : v;
-    return [b.aten('add.Tensor', [param, step, -lr]), v];
+    const [p, v] = b.addon.sgdUpdate(
+      b.handle(info(i, 'param')),
+      b.handle(info(i, 'grad')),
+      b.handle(info(i, 'velocity')),
+      a.lr as number,
+      a.momentum as number,
+      a.weightDecay as number,
+      a.nesterov === true,
+    );
+    return [b.native(p), b.native(v)];
   });
-  defineKernel(FAST_KERNELS.emaUpdate, (b, i, a) => {
-    const decay = a.decay as number;
-    return b.aten('add.Tensor', [b.aten('mul.Scalar', [info(i, 'target'), decay]), b.aten('mul.Scalar', [info(i, 'source'), 1 - decay])]);
-  });
+  defineKernel(FAST_KERNELS.emaUpdate, (b, i, a) =>
+    b.native(b.addon.emaUpdate(b.handle(info(i, 'target')), b.handle(info(i, 'source')), a.decay as number)),
+  );
 }

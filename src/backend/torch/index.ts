@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadTorchAddon } from './addon.js';
 import { TorchBackend } from './backend.js';
-import { registerFusedKernels } from './fused.js';
+import { registerFusedKernels, registerGradientOverrides } from './fused.js';
 import { registerExtraKernels } from './kernels-extra.js';
 import { BACKEND_NAME, registerKernels } from './kernels.js';
 
@@ -28,7 +28,10 @@ export function registerTorchBackend(threads?: number): TorchRegistration {
   if (threads !== undefined) addon.setThreads(threads);
   else if (!kernelsRegistered) addon.setThreads(availableParallelism());
   if (tf.findBackendFactory(BACKEND_NAME) === null) {
-    tf.registerBackend(BACKEND_NAME, () => new TorchBackend(addon));
+    tf.registerBackend(BACKEND_NAME, () => {
+      registerGradientOverrides();
+      return new TorchBackend(addon);
+    });
   }
   if (!kernelsRegistered) {
     registerKernels();

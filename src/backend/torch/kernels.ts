@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { SCALAR_TYPE, type Arg, type Native, type TorchBackend } from './backend.js';
+import { PROFILING, PROFILING_SHAPES, recordKernel } from './profile.js';
 
 /**
  * The tfjs kernel table of the torch backend: each tfjs kernel maps to one or a few ATen ops.
@@ -21,7 +22,12 @@ export function defineKernel(name: string, impl: KernelImpl): void {
     backendName: BACKEND_NAME,
     kernelFunc: ({ inputs, attrs, backend }) => {
       const b = backend as TorchBackend;
-      return b.runKernel(() => impl(b, inputs, attrs ?? {}));
+      if (!PROFILING) return b.runKernel(() => impl(b, inputs, attrs ?? {}));
+      const start = performance.now();
+      const out = b.runKernel(() => impl(b, inputs, attrs ?? {}));
+      const key = PROFILING_SHAPES ? `${name} ${Object.values(inputs).map((t) => `[${t?.shape.join(',') ?? ''}]`).join(' ')}` : name;
+      recordKernel(key, performance.now() - start);
+      return out;
     },
   });
 }
@@ -153,6 +159,18 @@ function poolGeometry(xShape: number[], attrs: Attrs): PoolGeometry {
     pads: { top: p.top, bottom: p.bottom, left: p.left, right: p.right },
     inKernel: isSymmetric(p) && 2 * p.top <= kernel[0] && 2 * p.left <= kernel[1],
   };
+}
+
+/** A 1x1 window without padding: pooling only subsamples. */
+function isSubsample(g: PoolGeometry): boolean {
+  const p = g.pads;
+  return g.kernel[0] === 1 && g.kernel[1] === 1 && p.top + p.bottom + p.left + p.right === 0;
+}
+
+/** x[:, ::sh, ::sw, :] of an NHWC tensor, a strided view. */
+function subsample(b: TorchBackend, x: Arg, stride: number[]): Native {
+  const rows = b.aten('slice.Tensor', [x, 1, 0, null, stride[0]]);
+  return b.aten('slice.Tensor', [rows, 2, 0, null, stride[1]]);
 }
 
 /** NCHW view of x, explicitly padded with `value` unless ATen pads (then `padding` is ATen's). */
@@ -559,6 +577,9 @@ export function registerKernels(): void {
   defineKernel('AvgPool', (b, i, a) => {
     const x = input(i, 'x');
     const g = poolGeometry(x.shape, a);
+    // A 1x1 window is x[:, ::sh, ::sw, :] (ResNet-32's option-A shortcut): a strided view, as
+    // PyTorch slices, instead of a pooling pass (x / 1 is x exactly).
+    if (isSubsample(g)) return subsample(b, x, g.stride);
     const { xc, padding } = poolInput(b, x, g, 0);
     if (g.inKernel) return nhwc(b, b.aten('avg_pool2d', [xc, g.kernel, g.stride, padding, false, false]));
     const sums = b.aten('avg_pool2d', [xc, g.kernel, g.stride, padding, false, true]);
@@ -567,6 +588,12 @@ export function registerKernels(): void {
   defineKernel('AvgPoolGrad', (b, i, a) => {
     const x = input(i, 'input');
     const g = poolGeometry(x.shape, a);
+    if (isSubsample(g)) {
+      // Zeros with dy written at the sampled positions (what PyTorch's slice backward does).
+      const dx = b.aten('zeros', [x.shape, SCALAR_TYPE.float32]);
+      b.aten('copy_', [subsample(b, dx, g.stride), input(i, 'dy')]);
+      return dx;
+    }
     const { xc, padding } = poolInput(b, x, g, 0);
     const dy = nchw(b, input(i, 'dy'));
     if (g.inKernel) {
