@@ -111,15 +111,15 @@ export function renderComparison(runs: ReadonlyArray<RunSummary>): Comparison {
   const charts: Chart[] = [];
   const sub = `${r0.dataset} · ${r0.net} · seed ${r0.seed}${settings ? ` · ${settings}` : ''}`;
   if (plRecall.some((v) => v !== undefined)) {
-    charts.push({
-      name: 'compare-pl-recall',
-      title: 'Pseudo-label recall per class',
+    const plChart = (measure: 'recall' | 'precision', definition: string, values: typeof plRecall): Chart => ({
+      name: `compare-pl-${measure}`,
+      title: `Pseudo-label ${measure} per class`,
       svg: barChartSvg({
-        title: 'Pseudo-label recall per class: P(PL=k | GT=k)',
+        title: `Pseudo-label ${measure} per class: ${definition}`,
         subtitle: `${sub} · final pseudo-labels, all, mean of last windows`,
         categories: labels,
-        series: runs.map((_, i) => ({ name: names[i], values: plRecall[i] ?? labels.map(() => null) })),
-        yLabel: 'recall',
+        series: runs.map((_, i) => ({ name: names[i], values: values[i] ?? labels.map(() => null) })),
+        yLabel: measure,
         yFormat: 'percent',
         yMax: 1,
         xLabel: 'class',
@@ -127,22 +127,7 @@ export function renderComparison(runs: ReadonlyArray<RunSummary>): Comparison {
         highlightLabel: 'tail classes',
       }),
     });
-    charts.push({
-      name: 'compare-pl-precision',
-      title: 'Pseudo-label precision per class',
-      svg: barChartSvg({
-        title: 'Pseudo-label precision per class: P(GT=k | PL=k)',
-        subtitle: `${sub} · final pseudo-labels, all, mean of last windows`,
-        categories: labels,
-        series: runs.map((_, i) => ({ name: names[i], values: plPrecision[i] ?? labels.map(() => null) })),
-        yLabel: 'precision',
-        yFormat: 'percent',
-        yMax: 1,
-        xLabel: 'class',
-        highlight: tail,
-        highlightLabel: 'tail classes',
-      }),
-    });
+    charts.push(plChart('recall', 'P(PL=k | GT=k)', plRecall), plChart('precision', 'P(GT=k | PL=k)', plPrecision));
   }
   charts.push({
     name: 'compare-test-accuracy',
