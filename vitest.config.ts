@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    setupFiles: ['test/helpers/quiet-tfjs.ts'],
     // Training tests are CPU-bound; two cores means two forks at most.
     pool: 'forks',
     maxWorkers: 2,
