@@ -32,7 +32,7 @@ export interface BenchOptions {
   readonly torchReference?: boolean;
   /** Python to run the reference with; default: the first of python3, /usr/bin/python3 that imports torch. */
   readonly python?: string;
-  /** glibc malloc setup of the PyTorch process (default tuned; see PYTORCH_MALLOC). */
+  /** glibc malloc setup of the PyTorch process (default stock; see PYTORCH_MALLOC). */
   readonly pytorchMalloc?: PyTorchMalloc;
 }
 
@@ -77,7 +77,7 @@ export async function runBench(opts: BenchOptions, log: (line: string) => void =
     } else {
       python = probe.python;
       log(`starting the PyTorch ${probe.torchVersion} reference (${python}, ${threads} threads, ${warmup} warm-up steps per format)`);
-      referencePromise = deps.startTorchReference({ python, net: opts.net, step: opts.step, threads, steps, rounds, warmup, malloc: opts.pytorchMalloc ?? 'tuned' });
+      referencePromise = deps.startTorchReference({ python, net: opts.net, step: opts.step, threads, steps, rounds, warmup, malloc: opts.pytorchMalloc ?? 'stock' });
       // Observed below; this only keeps an early failure from being an unhandled rejection.
       referencePromise.catch(() => {});
     }

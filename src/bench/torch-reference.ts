@@ -114,14 +114,15 @@ export function parseTorchScriptLine(line: string): TorchScriptEvent {
 }
 
 /**
- * How the Python process's glibc malloc is set up. `tuned` (default): MALLOC_MMAP_MAX_=0 and a
+ * How the Python process's glibc malloc is set up. `stock` (default): PyTorch as installed, as
+ * its users run it. `tuned`: MALLOC_MMAP_MAX_=0 and a
  * 64 GiB MALLOC_TRIM_THRESHOLD_, so memory freed after a step is reused by the next one instead of
  * being unmapped and page-faulted in afresh (stock PyTorch CPU allocates every activation with
  * malloc, and blocks above 32 MB always get their own mmap). Our torch backend gets the same effect
  * from its caching allocator (native/src/caching-allocator.h), so `tuned` compares allocator with
- * allocator, as jemalloc/tcmalloc do for PyTorch users who tune. `stock`: PyTorch as installed.
+ * allocator, as jemalloc/tcmalloc do for PyTorch users who tune (engine against engine).
  */
-export const PYTORCH_MALLOC = ['tuned', 'stock'] as const;
+export const PYTORCH_MALLOC = ['stock', 'tuned'] as const;
 export type PyTorchMalloc = (typeof PYTORCH_MALLOC)[number];
 
 /**
@@ -130,7 +131,7 @@ export type PyTorchMalloc = (typeof PYTORCH_MALLOC)[number];
  * libtorch loads, because spinning idle threads slow steps badly on a busy machine; keep this
  * default in step with it), and the malloc setup of {@link PYTORCH_MALLOC}.
  */
-export function referenceEnv(malloc: PyTorchMalloc = 'tuned'): Record<string, string> {
+export function referenceEnv(malloc: PyTorchMalloc = 'stock'): Record<string, string> {
   const env: Record<string, string> = { OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE' };
   if (malloc === 'tuned') {
     env.MALLOC_MMAP_MAX_ = '0';
@@ -151,7 +152,7 @@ export interface TorchReferenceOptions {
   /** Untimed steps per format, before the ready line. */
   readonly warmup: number;
   readonly formats?: readonly TorchFormat[];
-  /** glibc malloc setup of the Python process (default `tuned`). */
+  /** glibc malloc setup of the Python process (default `stock`). */
   readonly malloc?: PyTorchMalloc;
   /** Defaults to {@link torchScriptPath}. */
   readonly script?: string;
@@ -209,7 +210,7 @@ export async function startTorchReference(opts: TorchReferenceOptions): Promise<
     torchVersion: ready.torch,
     threads: ready.threads,
     ompWaitPolicy: ready.ompWaitPolicy,
-    malloc: opts.malloc ?? 'tuned',
+    malloc: opts.malloc ?? 'stock',
     runners,
     async close() {
       if (child.exitCode !== null || child.signalCode !== null) return;

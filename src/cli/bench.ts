@@ -27,7 +27,7 @@ Examples:
   $ ssl bench --net cnn-small --steps 2000 --rounds 1 --no-torch-reference   # memory stays flat?
   $ ssl bench --net cnn-small --backend all                 # every installed backend
   $ ssl bench --python /usr/bin/python3                     # a Python that has torch
-  $ ssl bench --pytorch-malloc stock                        # PyTorch with glibc malloc as installed`;
+  $ ssl bench --pytorch-malloc tuned                        # PyTorch with glibc told to reuse freed memory, as our allocator does`;
 
 function positiveInt(flag: string, min: number): (value: string) => number {
   return (value: string) => {
@@ -56,7 +56,7 @@ export function benchOptionsFromFlags(flags: Record<string, unknown>, explicit: 
     threads: positiveInt('--threads', 0)(String(flags.threads)),
     torchReference: flags.torchReference !== false,
     python: typeof flags.python === 'string' ? flags.python : undefined,
-    pytorchMalloc: oneOf<PyTorchMalloc>('--pytorch-malloc', PYTORCH_MALLOC, String(flags.pytorchMalloc ?? 'tuned')),
+    pytorchMalloc: oneOf<PyTorchMalloc>('--pytorch-malloc', PYTORCH_MALLOC, String(flags.pytorchMalloc ?? 'stock')),
   };
 }
 
@@ -76,7 +76,7 @@ export function createBenchCommand(output: CliOutput = processOutput, deps?: Ben
     .option('--warmup <n>', `untimed steps before the first round, per runner (default ${BENCH_DEFAULTS.warmup}; 0 on cpu/wasm)`, String(BENCH_DEFAULTS.warmup))
     .option('--threads <n>', 'threads of the torch backend and of PyTorch (0 = number of cores)', '0')
     .option('--python <path>', 'Python with torch for the reference (default: python3, then /usr/bin/python3)')
-    .option('--pytorch-malloc <mode>', `PyTorch's glibc malloc: tuned (freed memory reused, as our caching allocator does) or stock`, 'tuned')
+    .option('--pytorch-malloc <mode>', `PyTorch's glibc malloc: stock (PyTorch as installed) or tuned (freed memory reused, as our caching allocator does)`, 'stock')
     .option('--no-torch-reference', 'time only our backends')
     .option('--json', 'print the full report as one JSON object')
     .addHelpText('after', HELP);

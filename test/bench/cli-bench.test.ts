@@ -52,7 +52,7 @@ function fakeDeps(opts: { python?: boolean } = {}) {
           return { steps: o.steps, seconds: 1, imagesPerSecond: ips };
         },
       });
-      return { torchVersion: '1.13.1', threads: o.threads, ompWaitPolicy: 'PASSIVE', malloc: o.malloc ?? 'tuned', runners: [runner('channels_last', 130), runner('nchw', 100)], close: async () => void calls.push('close pytorch') };
+      return { torchVersion: '1.13.1', threads: o.threads, ompWaitPolicy: 'PASSIVE', malloc: o.malloc ?? 'stock', runners: [runner('channels_last', 130), runner('nchw', 100)], close: async () => void calls.push('close pytorch') };
     },
   };
   return { deps, calls, ourOptions, refOptions };
@@ -96,7 +96,7 @@ describe('ssl bench', () => {
       'close pytorch',
     ]);
     expect(f.ourOptions).toEqual([{ backend: 'torch', net: 'cnn-small', step: 'fixmatch', steps: 4, rounds: 2, warmup: 3 }]);
-    expect(f.refOptions).toEqual([{ python: 'python3', net: 'cnn-small', step: 'fixmatch', threads: 2, steps: 4, rounds: 2, warmup: 3, malloc: 'tuned' }]);
+    expect(f.refOptions).toEqual([{ python: 'python3', net: 'cnn-small', step: 'fixmatch', threads: 2, steps: 4, rounds: 2, warmup: 3, malloc: 'stock' }]);
     expect(c.out).toContain('ratio ours torch / PyTorch best = 1.08');
     expect(c.out).toContain('best format: channels_last');
     expect(c.err).toContain('round 2  pytorch nchw');
@@ -129,9 +129,9 @@ describe('ssl bench', () => {
     await run(['--rounds', '1', '--python', '/opt/py/bin/python'], g.deps);
     expect(g.refOptions[0].python).toBe('/opt/py/bin/python');
     const h = fakeDeps();
-    const out = await run(['--rounds', '1', '--pytorch-malloc', 'stock'], h.deps);
-    expect(h.refOptions[0].malloc).toBe('stock');
-    expect(out.out).toContain('malloc stock');
+    const out = await run(['--rounds', '1', '--pytorch-malloc', 'tuned'], h.deps);
+    expect(h.refOptions[0].malloc).toBe('tuned');
+    expect(out.out).toContain('malloc tuned');
   });
 
   it('--backend all times every installed backend, slow ones with one step in one round', async () => {
@@ -157,7 +157,7 @@ describe('ssl bench', () => {
     await expect(run(['--net', 'resnet-50'], f.deps)).rejects.toThrow(new UserError('--net', "unknown value 'resnet-50'", 'Use one of: cnn-small, wrn-28-2, resnet-32'));
     await expect(run(['--step', 'mixmatch'], f.deps)).rejects.toThrow(/--step: unknown value 'mixmatch'. Use one of: fixmatch, supervised/);
     await expect(run(['--backend', 'gpu'], f.deps)).rejects.toThrow(/--backend: unknown value 'gpu'. Use one of: auto, tensorflow, torch, wasm, cpu, all/);
-    await expect(run(['--pytorch-malloc', 'jemalloc'], f.deps)).rejects.toThrow(/--pytorch-malloc: unknown value 'jemalloc'. Use one of: tuned, stock/);
+    await expect(run(['--pytorch-malloc', 'jemalloc'], f.deps)).rejects.toThrow(/--pytorch-malloc: unknown value 'jemalloc'. Use one of: stock, tuned/);
     await expect(run(['--steps', '0'], f.deps)).rejects.toThrow(/--steps: '0' is not an integer ≥ 1/);
     await expect(run(['--rounds', 'x'], f.deps)).rejects.toThrow(/--rounds: 'x' is not an integer ≥ 1/);
     expect(f.calls).toEqual([]);
