@@ -47,7 +47,7 @@ export interface ExperimentResult {
 export async function runExperiment(input: RunConfig, opts: ExperimentOptions = {}): Promise<ExperimentResult> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const backend = await selectBackend(input.backend, input.threads || undefined);
-  log(`backend: ${backend.name} (${backend.note})`);
+  log(`backend: ${backend.note}`);
 
   const dataset = opts.dataset ?? (await loadDataset({ name: input.dataset, dataDir: input.dataDir ?? undefined }));
   const config = resolveConfig(input, dataset);
