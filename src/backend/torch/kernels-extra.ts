@@ -62,16 +62,7 @@ export function registerExtraKernels(): void {
   // ---- depthwise convolution: groups = C, tfjs filter [kh, kw, C, m] is ATen's [C·m, 1, kh, kw] ----
   const depthwiseFilter = (b: TorchBackend, filter: tf.TensorInfo, shape: number[]): Native =>
     b.aten('reshape', [filter, [shape[0], shape[1], 1, shape[2] * shape[3]]]);
-  const depthwiseInfo = (xShape: number[], filterShape: number[], a: tf.NamedAttrMap) =>
-    tf.backend_util.computeConv2DInfo(
-      xShape as [number, number, number, number],
-      filterShape as [number, number, number, number],
-      a.strides as [number, number],
-      (a.dilations ?? 1) as [number, number],
-      a.pad as 'valid',
-      a.dimRoundingMode as 'floor' | undefined,
-      true,
-    );
+  const depthwiseInfo = (xShape: number[], filterShape: number[], a: tf.NamedAttrMap) => convInfo(xShape, filterShape, a, true);
   defineKernel('DepthwiseConv2dNative', (b, i, a) => {
     const x = input(i, 'x');
     const filter = input(i, 'filter');

@@ -87,6 +87,7 @@ export function convInfo(
   xShape: number[],
   filterShape: number[],
   attrs: Attrs,
+  depthwise = false,
 ): tf.backend_util.Conv2DInfo {
   if (attrs.dataFormat !== undefined && attrs.dataFormat !== 'NHWC') {
     throw new Error(`torch backend: Conv2D dataFormat ${String(attrs.dataFormat)} is not supported (NHWC is)`);
@@ -98,7 +99,7 @@ export function convInfo(
     (attrs.dilations ?? 1) as [number, number],
     attrs.pad as 'valid',
     attrs.dimRoundingMode as 'floor' | undefined,
-    false,
+    depthwise,
     'channelsLast',
   );
 }
