@@ -198,21 +198,15 @@ export function summarizePseudoLabels(
 }
 
 /** Everything {@link buildRunSummary} needs. */
-export interface RunSummaryInput {
-  readonly runId: string;
-  readonly algorithm: string;
-  readonly dataset: string;
-  readonly net: string;
-  readonly seed: number;
-  readonly backend: string;
-  readonly iterations: number;
-  readonly settings?: Readonly<Record<string, string | number | boolean>>;
-  readonly classNames?: ReadonlyArray<string>;
+export interface RunSummaryInput
+  extends Pick<
+    RunSummary,
+    'runId' | 'algorithm' | 'dataset' | 'net' | 'seed' | 'backend' | 'iterations' | 'settings' | 'classNames' | 'classCounts'
+  > {
   /** All evaluations in step order. */
   readonly evals: ReadonlyArray<EvalRecord>;
   readonly selectionRule: SelectionRule;
   readonly groupRule: ShotRule;
-  readonly classCounts: RunSummary['classCounts'];
   /** Closed pseudo-label windows in step order (and the flushed partial last one, if wanted). */
   readonly pseudoLabelWindows?: ReadonlyArray<PseudoLabelWindow>;
   /** Window length W of those windows. */
