@@ -34,14 +34,7 @@ export interface SplitFileContents {
 }
 
 /** What {@link saveSplitFile} records besides the indices. */
-export interface SplitFileMeta {
-  readonly dataset: string;
-  readonly numTrain: number;
-  readonly numClasses?: number;
-  readonly seed?: number;
-  readonly options?: Partial<LongTailSplitOptions>;
-  readonly labeledInUnlabeled?: boolean;
-}
+export type SplitFileMeta = Pick<SplitFileContents, 'dataset' | 'numTrain' | 'numClasses' | 'seed' | 'options' | 'labeledInUnlabeled'>;
 
 export const SPLIT_FILE_FORMAT = 'ssl-split';
 export const SPLIT_FILE_VERSION = 1;
