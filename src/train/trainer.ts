@@ -9,7 +9,7 @@ import { createAlgorithm } from '../algorithms/index.js';
 import type { Algorithm, StepLoss, StepPseudoLabels, TrainBatch } from '../algorithms/algorithm.js';
 import { sgdUpdate } from '../ops/sgd.js';
 import { createSslBatchStream, toInputTensor, type SslBatch } from '../pipeline/index.js';
-import { classificationMetrics } from '../eval/metrics.js';
+import { classificationMetrics, expectedCalibrationError } from '../eval/metrics.js';
 import { PseudoLabelTracker, type PseudoLabelWindow, type PseudoLabelObservation } from '../eval/pseudo-label-tracker.js';
 import type { EvalRecord } from '../report/select-reported.js';
 import { predict } from './evaluate.js';
@@ -316,7 +316,8 @@ function observations(pl: StepPseudoLabels, groundTruth: Int32Array): Record<str
 }
 
 interface EvaluationRecord extends EvalRecord {
-  readonly ece?: number;
+  /** Expected calibration error of the test predictions (15 bins). */
+  readonly ece: number;
 }
 
 function evaluate(ema: Classifier, dataset: Dataset, split: LongTailSplit, step: number): EvaluationRecord {
@@ -327,7 +328,7 @@ function evaluate(ema: Classifier, dataset: Dataset, split: LongTailSplit, step:
     const v = predict(ema, dataset.train, split.validation, dataset);
     val = classificationMetrics(v.predictions, v.labels, dataset.numClasses);
   }
-  return { step, test: testMetrics, val };
+  return { step, test: testMetrics, val, ece: expectedCalibrationError(test.probs, test.labels, dataset.numClasses) };
 }
 
 interface CheckpointParts {

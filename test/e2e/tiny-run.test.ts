@@ -69,6 +69,8 @@ describe('ssl run on tiny data (end to end)', () => {
     }
     const summary = JSON.parse(readFileSync(path.join(result.runDir, 'summary.json'), 'utf8'));
     expect(summary.selection.rule).toBe('last');
+    expect(summary.final.ece).toBeGreaterThanOrEqual(0);
+    expect(summary.final.ece).toBeLessThanOrEqual(1);
     expect(Object.keys(summary.pseudoLabels.sources).sort()).toEqual(['final', 'linear', 'semantic']);
   });
 
