@@ -1,6 +1,7 @@
 /**
  * The `ssl` library API: data sources and the long-tailed split, augmentations, the batch
- * pipeline, models, algorithms, the trainer and reports — the pieces `ssl run` is built from.
+ * pipeline, models, losses, the method registry and its algorithms, the trainer and reports — the
+ * pieces `ssl run` is built from.
  *
  * A backend must be selected first (`await selectBackend('auto')`); every function documents
  * which tensors the caller owns.
@@ -12,19 +13,26 @@ export * from './models/index.js';
 export * from './algorithms/index.js';
 export * from './eval/index.js';
 export * from './report/index.js';
+export { losses, labeledLosses, type LabeledLossEntry, type LabeledLossName } from './losses/index.js';
 export { Rng, deriveSeed, type RngState } from './util/rng.js';
 export { UserError } from './errors.js';
+export { option, type OptionSpec, type OptionSection, type SectionValues } from './options/option-spec.js';
 export {
   resolveRunConfig,
   loadPreset,
   defaultPresetPath,
-  algorithmNames,
+  shippedPresetLayers,
+  describeComposition,
   type RunConfig,
   type AlgorithmName,
+  type ConfigLayer,
 } from './config/run-config.js';
 export { selectBackend, listAvailableBackends } from './backend/select.js';
-export { runExperiment, type ExperimentOptions, type ExperimentResult } from './train/run-experiment.js';
-export { train, trainStep, createTrainingState, TrainingInterrupted, type TrainingState, type TrainResult } from './train/trainer.js';
-export { predict, type Predictions } from './train/evaluate.js';
+export { runExperiment, type ExperimentOptions, type ExperimentResult } from './run/run-experiment.js';
+export { buildAlgorithm, runContext, type AlgorithmFacts } from './run/build-algorithm.js';
+export { train, type TrainResult, type TrainerSetup } from './train/loop.js';
+export { trainStep, createTrainingState, type TrainingState, type StepResult } from './train/training-state.js';
+export { TrainingInterrupted } from './train/interrupted.js';
+export { predict, evaluateModel, type Predictions } from './train/evaluate.js';
 export { saveCheckpoint, loadCheckpoint, type Checkpoint } from './train/checkpoint.js';
 export { readRunHistory } from './report/run-history.js';

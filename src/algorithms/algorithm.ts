@@ -7,16 +7,23 @@ export interface TrainBatch {
   readonly labeledImages: tf.Tensor4D;
   /** Labels [B_l] int32. */
   readonly labeledLabels: tf.Tensor1D;
-  /** Weak views of the unlabeled images [B_u, H, W, C]. */
+  /** Weak views of the unlabeled images [B_u, H, W, C] (B_u = 0 for a supervised learner). */
   readonly weakImages: tf.Tensor4D;
   /** Strong views of the same unlabeled images [B_u, H, W, C]. */
   readonly strongImages: tf.Tensor4D;
+  /**
+   * [B_u] positions of the unlabeled images in the unlabeled split (0..numUnlabeled−1), for
+   * per-sample state (FlexMatch, DARP, SAW). Never their labels: those reach reporting only.
+   */
+  readonly unlabeledPositions: Int32Array;
 }
 
 /** What an algorithm may use besides the batch. */
 export interface StepContext {
   /** 0-based iteration. */
   readonly step: number;
+  /** Total iterations of the run. */
+  readonly iterations: number;
   /** The student (trained) model. */
   readonly model: Classifier;
   /** The EMA model (evaluated; DASO also feeds its prototype queues with it). */
@@ -24,16 +31,22 @@ export interface StepContext {
 }
 
 /**
- * Pseudo-labels of one step, as class ids per unlabeled sample (−1 where a source is inactive).
- * Read after the step for histograms and the pseudo-label quality report.
+ * Pseudo-labels of one step read back from the device, as class ids per unlabeled sample, keyed
+ * by source: `final` (what enters the loss), `linear` (argmax of the classifier) and any source an
+ * add-on contributes (DASO: `semantic`). −1 where a source has no label for a sample.
  */
 export interface StepPseudoLabels {
-  readonly final: Int32Array;
-  readonly linear: Int32Array;
-  /** Semantic pseudo-labels (DASO after warm-up), else undefined. */
-  readonly semantic?: Int32Array;
+  readonly sources: Readonly<Record<string, Int32Array>>;
   /** 1 where the final pseudo-label passed the confidence threshold. */
   readonly confident: Uint8Array;
+}
+
+/** The pseudo-label tensors of a step, before read-back; all [B_u]. */
+export interface PseudoLabelTensors {
+  /** int32 class ids per source; must hold `final` and `linear`. */
+  readonly sources: Readonly<Record<string, tf.Tensor1D>>;
+  /** float32 in {0, 1}: the final pseudo-label is confident. */
+  readonly mask: tf.Tensor1D;
 }
 
 /** Output of the loss function, computed inside the gradient tape. */
@@ -42,27 +55,25 @@ export interface StepLoss {
   readonly total: tf.Scalar;
   /** Named loss terms and rates for logging (`lossLabeled`, `lossUnlabeled`, `lossAlign`, `maskRate`). */
   readonly terms: Readonly<Record<string, tf.Scalar>>;
-  /** Pseudo-label tensors [B_u] int32 for final/linear/semantic, and the mask [B_u] float32. */
-  readonly pseudoLabels: {
-    readonly final: tf.Tensor1D;
-    readonly linear: tf.Tensor1D;
-    readonly semantic?: tf.Tensor1D;
-    readonly mask: tf.Tensor1D;
-  };
+  /** Absent for learners that make no pseudo-labels (supervised). */
+  readonly pseudoLabels?: PseudoLabelTensors;
 }
 
-/** Plain, JSON-able state plus float arrays, saved in checkpoints. */
+/** Plain, JSON-able state plus typed arrays, saved in checkpoints. */
 export interface AlgorithmState {
   readonly json: Record<string, unknown>;
   readonly arrays: Record<string, Float32Array | Int32Array>;
 }
 
 /**
- * A training algorithm as the trainer drives it:
+ * A training algorithm (a base learner with its add-ons composed in) as the trainer drives it:
  * `prepare` (no gradient) -> `loss` (inside the tape) -> optimizer + EMA -> `afterStep`.
  */
 export interface Algorithm {
+  /** What the run is called, e.g. `fixmatch+daso`. */
   readonly name: string;
+  /** Whether the trainer must feed unlabeled weak/strong views (false: a supervised learner). */
+  readonly usesUnlabeled: boolean;
   /** Work outside the gradient tape before the loss, e.g. DASO's queue update from the EMA encoder. */
   prepare(batch: TrainBatch, ctx: StepContext): void;
   /**
@@ -71,7 +82,7 @@ export interface Algorithm {
    */
   loss(batch: TrainBatch, ctx: StepContext): StepLoss;
   /** Bookkeeping after the parameter update, on the pseudo-labels read back from the step. */
-  afterStep(pseudoLabels: StepPseudoLabels, step: number): void;
+  afterStep(pseudoLabels: StepPseudoLabels | undefined, ctx: StepContext): void;
   state(): AlgorithmState;
   restore(state: AlgorithmState): void;
   dispose(): void;

@@ -1,101 +1,73 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
 import { softmaxCrossEntropy } from '../ops/cross-entropy.js';
 import { stopGradient } from '../ops/stop-gradient.js';
-import type { Algorithm, AlgorithmState, StepContext, StepLoss, StepPseudoLabels, TrainBatch } from './algorithm.js';
-import type { SectionValues } from '../config/option-spec.js';
-import type { fixmatchOptions } from './fixmatch-options.js';
+import { option, type SectionValues } from '../options/option-spec.js';
+import type { Algorithm, StepContext, StepLoss, TrainBatch } from './algorithm.js';
+import type { AddOnChain, UnlabeledView } from './add-on.js';
+import { defineLearner, type RunContext } from './method.js';
+
+/** FixMatch options (docs/methods.md §4; ytaek-oh/daso lib/config/defaults.py). */
+export const fixmatchOptions = {
+  threshold: option(z.number().gt(0).lte(1), 0.95, 'confidence threshold τ for pseudo-labels (FixMatch: 0.95)'),
+  lambdaU: option(z.number().min(0), 1, 'weight λ_u of the unlabeled loss, no ramp-up (FixMatch: 1)'),
+} as const;
 
 export type FixMatchOptions = Readonly<SectionValues<typeof fixmatchOptions>>;
 
-/** What an add-on (DASO) sees of a FixMatch step; all tensors borrowed. */
-export interface RefineInput {
-  readonly step: number;
-  /** Linear pseudo-label probabilities softmax(z_weak) [B_u, C], no gradient. */
-  readonly probs: tf.Tensor2D;
-  /** Student features of the weak views [B_u, D] (gradient flows). */
-  readonly featuresWeak: tf.Tensor2D;
-  /** Student features of the strong views [B_u, D] (gradient flows). */
-  readonly featuresStrong: tf.Tensor2D;
-}
-
-/** An add-on's answer: the target distribution that replaces p, extra losses, semantic labels. */
-export interface RefineOutput {
-  /** Target probabilities [B_u, C]; its argmax is the final pseudo-label, its max the confidence. */
-  readonly probs: tf.Tensor2D;
-  /** Extra loss terms added to the total, each already weighted. */
-  readonly losses: Readonly<Record<string, tf.Scalar>>;
-  /** Semantic pseudo-labels [B_u] int32, when the add-on produces them. */
-  readonly semantic?: tf.Tensor1D;
-}
-
 /**
- * A pseudo-label add-on on top of FixMatch (DASO; later others): named extension points instead
- * of a subclass, so DASO does not copy FixMatch's step (STYLE.md).
- */
-export interface PseudoLabelAddOn {
-  readonly name: string;
-  prepare(batch: TrainBatch, ctx: StepContext): void;
-  refine(input: RefineInput): RefineOutput;
-  afterStep(pseudoLabels: StepPseudoLabels, step: number): void;
-  state(): AlgorithmState;
-  restore(state: AlgorithmState): void;
-  dispose(): void;
-}
-
-/**
- * FixMatch as in ytaek-oh/daso lib/algorithm/fixmatch.py (REFERENCES.md §4): one student forward
+ * FixMatch as in ytaek-oh/daso lib/algorithm/fixmatch.py (docs/methods.md §4): one student forward
  * over [labeled | weak | strong], p = softmax(z_weak) without gradient, hard pseudo-label
  * argmax p masked by max p ≥ τ, unlabeled CE on z_strong summed and divided by the FULL unlabeled
- * batch, λ_u constant.
+ * batch, λ_u constant. The labeled loss is the run's labeled-loss slot; `addOns` plug into the
+ * named points of {@link AddOnChain} in their declared order.
  */
-export function createFixMatch(opts: FixMatchOptions, addOn?: PseudoLabelAddOn): Algorithm {
+export function createFixMatch(opts: FixMatchOptions, ctx: Pick<RunContext, 'labeledLoss'>, addOns: AddOnChain): Algorithm {
   return {
-    name: addOn ? addOn.name : 'fixmatch',
-    prepare(batch, ctx) {
-      addOn?.prepare(batch, ctx);
+    name: ['fixmatch', ...addOns.names].join('+'),
+    usesUnlabeled: true,
+    prepare(batch, stepCtx) {
+      addOns.prepare(batch, stepCtx);
     },
-    loss(batch: TrainBatch, ctx: StepContext): StepLoss {
+    loss(batch: TrainBatch, stepCtx: StepContext): StepLoss {
       const numLabeled = batch.labeledImages.shape[0];
       const numUnlabeled = batch.weakImages.shape[0];
+      const logitCtx = { step: stepCtx.step, iterations: stepCtx.iterations };
       const input = tf.concat([batch.labeledImages, batch.weakImages, batch.strongImages], 0);
-      const { features, logits } = ctx.model.forward(input, true);
+      const { features, logits } = stepCtx.model.forward(input, true);
       const [logitsX, logitsWeak, logitsStrong] = tf.split(logits, [numLabeled, numUnlabeled, numUnlabeled], 0) as tf.Tensor2D[];
+      const [, featuresWeak, featuresStrong] = tf.split(features, [numLabeled, numUnlabeled, numUnlabeled], 0) as tf.Tensor2D[];
 
-      const lossX = tf.mean(softmaxCrossEntropy(logitsX, batch.labeledLabels)) as tf.Scalar;
-      const probs = stopGradient(tf.softmax(logitsWeak)) as tf.Tensor2D;
+      const lossX = ctx.labeledLoss(addOns.adjustLabeledLogits(logitsX, logitCtx), batch.labeledLabels);
+      const probs = stopGradient(tf.softmax(addOns.adjustUnlabeledLogits(logitsWeak, logitCtx))) as tf.Tensor2D;
       const linear = tf.argMax(probs, 1) as tf.Tensor1D;
 
-      let target = probs;
-      let extra: Readonly<Record<string, tf.Scalar>> = {};
-      let semantic: tf.Tensor1D | undefined;
-      if (addOn) {
-        const [, featuresWeak, featuresStrong] = tf.split(features, [numLabeled, numUnlabeled, numUnlabeled], 0) as tf.Tensor2D[];
-        const refined = addOn.refine({ step: ctx.step, probs, featuresWeak, featuresStrong });
-        target = refined.probs;
-        extra = refined.losses;
-        semantic = refined.semantic;
-      }
+      const view: UnlabeledView = {
+        step: stepCtx.step,
+        iterations: stepCtx.iterations,
+        unlabeledPositions: batch.unlabeledPositions,
+        probs,
+        featuresWeak,
+        featuresStrong,
+        logitsStrong,
+      };
+      const target = addOns.transformTarget(probs, view);
       const { final, mask, lossU } = maskedPseudoLabelLoss(logitsStrong, target, opts.threshold);
+      const extra = addOns.lossTerms(view);
       let total = tf.add(lossX, tf.mul(lossU, opts.lambdaU)) as tf.Scalar;
       for (const term of Object.values(extra)) total = tf.add(total, term) as tf.Scalar;
       return {
         total,
         terms: { lossLabeled: lossX, lossUnlabeled: lossU, ...extra, maskRate: tf.mean(mask) as tf.Scalar },
-        pseudoLabels: { final, linear, semantic, mask },
+        pseudoLabels: { sources: { final, linear, ...addOns.pseudoLabelSources(view) }, mask },
       };
     },
-    afterStep(pseudoLabels, step) {
-      addOn?.afterStep(pseudoLabels, step);
+    afterStep(pseudoLabels, stepCtx) {
+      if (pseudoLabels) addOns.afterStep(pseudoLabels, stepCtx);
     },
-    state() {
-      return addOn ? addOn.state() : { json: {}, arrays: {} };
-    },
-    restore(state) {
-      addOn?.restore(state);
-    },
-    dispose() {
-      addOn?.dispose();
-    },
+    state: () => addOns.state(),
+    restore: (state) => addOns.restore(state),
+    dispose: () => addOns.dispose(),
   };
 }
 
@@ -121,3 +93,14 @@ export function maskedPseudoLabelLoss(
     return { final, mask, lossU };
   });
 }
+
+/** The registry entry of FixMatch. */
+export const fixmatchMethod = defineLearner({
+  name: 'fixmatch',
+  kind: 'base',
+  summary: 'confidence-thresholded pseudo-labels from weak views train the strong views',
+  paper: 'Sohn et al., NeurIPS 2020',
+  code: 'ytaek-oh/daso lib/algorithm/fixmatch.py (DASO\'s baseline)',
+  sections: [fixmatchOptions],
+  create: (values, ctx, addOns) => createFixMatch(values, ctx, addOns),
+});

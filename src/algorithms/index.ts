@@ -1,49 +1,47 @@
-import type { Algorithm } from './algorithm.js';
-import { createFixMatch } from './fixmatch.js';
-import { createDaso } from './daso/daso.js';
-import { resolveDistTemperature } from './daso/options.js';
-import type { RunConfig } from '../config/run-config.js';
+import { MethodRegistry } from './registry.js';
+import { fixmatchMethod } from './fixmatch.js';
+import { dasoMethod } from './daso/daso.js';
+import { supervisedMethod } from './supervised.js';
 
-export type { Algorithm, TrainBatch, StepContext, StepLoss, StepPseudoLabels, AlgorithmState } from './algorithm.js';
-export { createFixMatch, maskedPseudoLabelLoss, type FixMatchOptions, type PseudoLabelAddOn } from './fixmatch.js';
+/**
+ * Every built-in method, one line each: base learners, supervised learners, add-ons. RunConfig,
+ * `--help`, `--list`, preset validation and checkpoints derive from this list.
+ */
+export const builtInMethods = [
+  fixmatchMethod,
+  supervisedMethod,
+  dasoMethod,
+] as const;
+
+/** The method registry of this process: the built-ins, plus whatever `registry.register` adds. */
+export const registry = new MethodRegistry(builtInMethods);
+
+/** The method `ssl data split` and `ssl bench` take their presets and defaults from. */
+export const DEFAULT_METHOD = fixmatchMethod.name;
+
+export type { Algorithm, TrainBatch, StepContext, StepLoss, StepPseudoLabels, PseudoLabelTensors, AlgorithmState } from './algorithm.js';
+export { composeAddOns, EXCLUSIVE_POINTS, type AddOn, type AddOnChain, type ExclusivePoint, type LogitContext, type UnlabeledView } from './add-on.js';
+export {
+  defineAddOn,
+  defineLearner,
+  type AddOnEntry,
+  type ChartMarker,
+  type DataFacts,
+  type LabeledLoss,
+  type LearnerEntry,
+  type MethodEntry,
+  type MethodKind,
+  type RunContext,
+  type SectionsValues,
+} from './method.js';
+export { MethodRegistry, type Composition, type SlotClaim } from './registry.js';
+export { createFixMatch, fixmatchOptions, maskedPseudoLabelLoss, type FixMatchOptions } from './fixmatch.js';
+export { createSupervised } from './supervised.js';
 export { createDaso, type DasoContext } from './daso/daso.js';
+export { dasoOptions } from './daso/options.js';
 export { PrototypeQueue } from './daso/prototype-queue.js';
 export { PseudoLabelHistogram, distributionAwareWeights } from './daso/pseudo-label-histogram.js';
 export { blendPseudoLabels } from './daso/blending.js';
 export { semanticAlignmentLoss } from './daso/alignment-loss.js';
 export { semanticPseudoLabels, prototypeLogits } from './daso/semantic-pseudo-labels.js';
 export { resolveDistTemperature, type DasoOptions } from './daso/options.js';
-
-/** What an algorithm factory gets about the run. */
-export interface AlgorithmContext {
-  readonly numClasses: number;
-  readonly featureDim: number;
-}
-
-/** Builds the algorithm a RunConfig names. One line per algorithm. */
-export function createAlgorithm(config: RunConfig, ctx: AlgorithmContext): Algorithm {
-  switch (config.algorithm) {
-    case 'fixmatch':
-      return createFixMatch(config);
-    case 'daso':
-      return createFixMatch(config, createDaso(dasoOptionsOf(config, ctx.numClasses), { ...ctx, iterations: config.iterations }));
-  }
-}
-
-function dasoOptionsOf(config: RunConfig, numClasses: number) {
-  const need = <T>(v: T | undefined, key: string): T => {
-    if (v === undefined) throw new Error(`createAlgorithm: DASO option ${key} missing from the RunConfig`);
-    return v;
-  };
-  return {
-    dasoWarmup: need(config.dasoWarmup, 'dasoWarmup'),
-    dasoQueueSize: need(config.dasoQueueSize, 'dasoQueueSize'),
-    dasoProtoTemperature: need(config.dasoProtoTemperature, 'dasoProtoTemperature'),
-    dasoDistTemperature: resolveDistTemperature(need(config.dasoDistTemperature, 'dasoDistTemperature'), numClasses, config.gammaL, config.gammaU),
-    dasoHistogramWindow: need(config.dasoHistogramWindow, 'dasoHistogramWindow'),
-    dasoBlend: need(config.dasoBlend, 'dasoBlend'),
-    dasoInterpAlpha: need(config.dasoInterpAlpha, 'dasoInterpAlpha'),
-    dasoAlign: need(config.dasoAlign, 'dasoAlign'),
-    dasoAlignWeight: need(config.dasoAlignWeight, 'dasoAlignWeight'),
-  };
-}

@@ -4,8 +4,9 @@ import { UserError } from '../errors.js';
 import { registerTorchBackend } from './torch/index.js';
 import { registerGradients } from './gradients.js';
 
-/** Backend names accepted by `--backend`. */
-export type BackendChoice = 'auto' | 'tensorflow' | 'torch' | 'wasm' | 'cpu';
+/** Backend names accepted by `--backend`: `auto`, then the concrete backends fastest first. */
+export const BACKEND_CHOICES = ['auto', 'tensorflow', 'torch', 'wasm', 'cpu'] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 type Concrete = Exclude<BackendChoice, 'auto'>;
 
 /** Which backend is active and why (for the run log). */

@@ -2,13 +2,17 @@ import * as tf from '@tensorflow/tfjs-core';
 import { performance } from 'node:perf_hooks';
 import { resolveRunConfig } from '../config/run-config.js';
 import { liveNativeTensors } from '../backend/torch/index.js';
-import { createTrainingState, trainStep, type TrainingState } from '../train/trainer.js';
+import { createTrainingState, trainStep } from '../train/training-state.js';
+import { registry } from '../algorithms/index.js';
+import { buildAlgorithm } from '../run/build-algorithm.js';
 import type { SslBatch } from '../pipeline/index.js';
 import { FIXMATCH_BATCH, randomSslBatch } from './random-batch.js';
 import type { BenchRunner, RoundResult } from './runner.js';
-import { createSupervisedStep } from './supervised-step.js';
 
-/** The two steps `ssl bench` times. */
+/**
+ * The steps `ssl bench` times: base learners of the registry that scripts/bench_torch.py also
+ * implements in PyTorch (a step added here needs its twin there).
+ */
 export const BENCH_STEPS = ['fixmatch', 'supervised'] as const;
 export type BenchStep = (typeof BENCH_STEPS)[number];
 
@@ -51,9 +55,14 @@ export interface OurRunner extends BenchRunner {
   dispose(): void;
 }
 
+/** Whether the step's learner trains on unlabeled weak/strong views (a `base` learner) or labeled images only. */
+export function stepUsesUnlabeled(step: BenchStep): boolean {
+  return registry.learner(step).kind === 'base';
+}
+
 /** Images one step trains on: 64 + 128 + 128 for FixMatch, 64 for the supervised step. */
 export function imagesPerStep(step: BenchStep): number {
-  return step === 'fixmatch' ? FIXMATCH_BATCH.labeled + 2 * FIXMATCH_BATCH.unlabeled : FIXMATCH_BATCH.labeled;
+  return FIXMATCH_BATCH.labeled + (stepUsesUnlabeled(step) ? 2 * FIXMATCH_BATCH.unlabeled : 0);
 }
 
 /** Reads the process and tensor counters. */
@@ -69,27 +78,26 @@ export function memorySnapshot(backend: string): MemorySnapshot {
  * Builds our training state (model, EMA, SGD velocity, algorithm) for `net` on `backend`, as
  * `ssl run` does (RunConfig defaults: SGD lr 0.03, momentum 0.9, Nesterov, wd 5e-4, EMA 0.999,
  * FixMatch τ 0.95, λ_u 1), runs the warm-up steps, and returns a runner whose rounds time
- * `trainStep` — the trainer's own step — on one fixed random batch. Activates `backend`; each
+ * `trainStep` — the trainer's own step, with the method built by the registry — on one fixed random batch. Activates `backend`; each
  * round re-activates it, so runners on different backends can be interleaved.
  *
  * The caller owns the runner (`dispose()`).
  */
 export async function createOurRunner(opts: OurRunnerOptions): Promise<OurRunner> {
   await activate(opts.backend);
-  const config = resolveRunConfig('fixmatch', [
+  const config = resolveRunConfig(opts.step, [
     { source: 'ssl bench', values: { net: opts.net, labeledBatch: FIXMATCH_BATCH.labeled, unlabeledRatio: FIXMATCH_BATCH.unlabeled / FIXMATCH_BATCH.labeled, seed: opts.seed ?? 0 } },
   ]);
-  const built = createTrainingState(config, {
-    numClasses: FIXMATCH_BATCH.numClasses,
-    inputChannels: FIXMATCH_BATCH.channels,
-    mean: CIFAR_MEAN,
-    std: CIFAR_STD,
-  });
-  const state: TrainingState = opts.step === 'supervised' ? { ...built, algorithm: createSupervisedStep() } : built;
-  const batch: SslBatch = randomSslBatch(
-    { ...FIXMATCH_BATCH, unlabeled: opts.step === 'supervised' ? 0 : FIXMATCH_BATCH.unlabeled },
-    opts.seed ?? 0,
+  const numClasses = FIXMATCH_BATCH.numClasses;
+  const state = createTrainingState(config, { numClasses, inputChannels: FIXMATCH_BATCH.channels, mean: CIFAR_MEAN, std: CIFAR_STD }, (model) =>
+    buildAlgorithm(config, {
+      numClasses,
+      featureDim: model.featureDim,
+      labeledClassCounts: new Array<number>(numClasses).fill(FIXMATCH_BATCH.labeled / numClasses),
+      numUnlabeled: FIXMATCH_BATCH.unlabeled,
+    }),
   );
+  const batch: SslBatch = randomSslBatch({ ...FIXMATCH_BATCH, unlabeled: stepUsesUnlabeled(opts.step) ? FIXMATCH_BATCH.unlabeled : 0 }, opts.seed ?? 0);
   let stepIndex = 0;
   const perStep = imagesPerStep(opts.step);
   try {

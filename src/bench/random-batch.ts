@@ -37,6 +37,7 @@ export function randomSslBatch(shape: BenchBatchShape, seed: number): SslBatch {
     strongImages: bytes(shape.unlabeled),
     unlabeledLabels: labels(shape.unlabeled),
     unlabeledIndices: Int32Array.from({ length: shape.unlabeled }, (_, i) => i),
+    unlabeledPositions: Int32Array.from({ length: shape.unlabeled }, (_, i) => i),
     height: shape.height,
     width: shape.width,
     channels: shape.channels,

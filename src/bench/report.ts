@@ -1,5 +1,5 @@
 import { median, type RoundFailure, type RoundRecord } from './runner.js';
-import type { BenchStep, MemorySnapshot } from './our-runner.js';
+import { stepUsesUnlabeled, type BenchStep, type MemorySnapshot } from './our-runner.js';
 
 /** One participant's result: the median over its timed rounds. */
 export interface RunnerSummary {
@@ -140,10 +140,7 @@ export function formatRound(r: RoundRecord): string {
 /** The human-readable report (stdout of `ssl bench` without --json). */
 export function formatReport(rep: BenchReport): string {
   const lines: string[] = [];
-  const what =
-    rep.step === 'fixmatch'
-      ? '64 labeled + 128 weak + 128 strong 32x32x3 images'
-      : '64 labeled 32x32x3 images';
+  const what = stepUsesUnlabeled(rep.step) ? '64 labeled + 128 weak + 128 strong 32x32x3 images' : '64 labeled 32x32x3 images';
   lines.push(`ssl bench: ${rep.net}, ${rep.step} step (${what} = ${rep.imagesPerStep} images/step), ${rep.threads} threads`);
   lines.push(`${rep.rounds} interleaved rounds, ${rep.warmup} untimed warm-up steps; images/second = median over rounds`);
   for (const n of rep.backendNotes) lines.push(`backend: ${n}`);

@@ -1,6 +1,8 @@
 import { Command } from 'commander';
 import { UserError } from '../errors.js';
-import { NET_NAMES } from '../models/create-model.js';
+import { BACKEND_CHOICES } from '../backend/select.js';
+import { modelOptions, runtimeOptions } from '../options/run-options.js';
+import { kebabCase, type OptionSpec } from '../options/option-spec.js';
 import { BENCH_STEPS, type BenchStep } from '../bench/our-runner.js';
 import { formatReport } from '../bench/report.js';
 import { BENCH_DEFAULTS, runBench, type BenchBackend, type BenchDeps, type BenchOptions } from '../bench/run-bench.js';
@@ -8,7 +10,7 @@ import { PYTORCH_MALLOC, type PyTorchMalloc } from '../bench/torch-reference.js'
 import { processOutput, type CliOutput } from './output.js';
 
 /** Values of `ssl bench --backend`. */
-export const BENCH_BACKENDS = ['auto', 'tensorflow', 'torch', 'wasm', 'cpu', 'all'] as const;
+export const BENCH_BACKENDS = [...BACKEND_CHOICES, 'all'] as const;
 
 const HELP = `
 Times the training step of our trainer (the one \`ssl run\` executes: batch to tensors, forward,
@@ -39,6 +41,16 @@ function positiveInt(flag: string, min: number): (value: string) => number {
   };
 }
 
+/** A flag shared with `ssl run`: validated by the same spec (schema, allowed values, default). */
+function specValue<T>(key: string, spec: OptionSpec<T>, raw: unknown): T {
+  const value = raw === undefined ? spec.default : typeof spec.default === 'number' && typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
+  const parsed = spec.schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const choices = (spec.schema as { options?: readonly string[] }).options;
+  if (choices) throw new UserError(`--${kebabCase(key)}`, `unknown value '${String(raw)}'`, `Use one of: ${choices.join(', ')}`);
+  throw new UserError(`--${kebabCase(key)}`, `value ${JSON.stringify(raw)} is invalid`, `Allowed: ${spec.describe}.`);
+}
+
 function oneOf<T extends string>(flag: string, allowed: readonly T[], value: string): T {
   if ((allowed as readonly string[]).includes(value)) return value as T;
   throw new UserError(flag, `unknown value '${value}'`, `Use one of: ${allowed.join(', ')}`);
@@ -47,13 +59,13 @@ function oneOf<T extends string>(flag: string, allowed: readonly T[], value: str
 /** Validates the parsed flags into BenchOptions (UserError naming the flag on bad input). */
 export function benchOptionsFromFlags(flags: Record<string, unknown>, explicit: (key: string) => boolean): BenchOptions {
   return {
-    net: oneOf('--net', NET_NAMES, String(flags.net)),
+    net: specValue('net', modelOptions.net, flags.net),
     step: oneOf<BenchStep>('--step', BENCH_STEPS, String(flags.step)),
     backend: oneOf<BenchBackend>('--backend', BENCH_BACKENDS, String(flags.backend)),
     steps: explicit('steps') ? positiveInt('--steps', 1)(String(flags.steps)) : undefined,
     rounds: explicit('rounds') ? positiveInt('--rounds', 1)(String(flags.rounds)) : undefined,
     warmup: explicit('warmup') ? positiveInt('--warmup', 0)(String(flags.warmup)) : undefined,
-    threads: positiveInt('--threads', 0)(String(flags.threads)),
+    threads: specValue('threads', runtimeOptions.threads, flags.threads),
     torchReference: flags.torchReference !== false,
     python: typeof flags.python === 'string' ? flags.python : undefined,
     pytorchMalloc: oneOf<PyTorchMalloc>('--pytorch-malloc', PYTORCH_MALLOC, String(flags.pytorchMalloc ?? 'stock')),
@@ -68,13 +80,13 @@ export function benchOptionsFromFlags(flags: Record<string, unknown>, explicit: 
 export function createBenchCommand(output: CliOutput = processOutput, deps?: BenchDeps): Command {
   const cmd = new Command('bench')
     .description('time the training step per backend, interleaved with the same net and step in PyTorch')
-    .option('--net <name>', `network: ${NET_NAMES.join(', ')}`, 'wrn-28-2')
+    .option('--net <name>', `${modelOptions.net.describe} (default: ${modelOptions.net.default})`)
     .option('--step <kind>', `training step: fixmatch (64 + 128 weak + 128 strong images) or supervised (64 labeled)`, 'fixmatch')
     .option('--backend <name>', `tfjs backend: ${BENCH_BACKENDS.join(', ')} (all = every installed one)`, 'auto')
     .option('--steps <n>', `timed steps per round (default ${BENCH_DEFAULTS.steps}; 1 on cpu/wasm)`, String(BENCH_DEFAULTS.steps))
     .option('--rounds <n>', `interleaved rounds; the median is reported (default ${BENCH_DEFAULTS.rounds}; 1 on cpu/wasm)`, String(BENCH_DEFAULTS.rounds))
     .option('--warmup <n>', `untimed steps before the first round, per runner (default ${BENCH_DEFAULTS.warmup}; 0 on cpu/wasm)`, String(BENCH_DEFAULTS.warmup))
-    .option('--threads <n>', 'threads of the torch backend and of PyTorch (0 = number of cores)', '0')
+    .option('--threads <n>', `${runtimeOptions.threads.describe}, and of PyTorch (default: ${runtimeOptions.threads.default})`)
     .option('--python <path>', 'Python with torch for the reference (default: python3, then /usr/bin/python3)')
     .option('--pytorch-malloc <mode>', `PyTorch's glibc malloc: stock (PyTorch as installed) or tuned (freed memory reused, as our caching allocator does)`, 'stock')
     .option('--no-torch-reference', 'time only our backends')

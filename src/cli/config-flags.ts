@@ -1,40 +1,66 @@
-import { Command, Option } from 'commander';
-import { kebabCase, type OptionSpec } from '../config/option-spec.js';
+import { Command, Help, Option } from 'commander';
+import { kebabCase, type OptionSpec } from '../options/option-spec.js';
+import { UserError } from '../errors.js';
+
+/** How `--help` states a flag's default, computed when help is shown (it may depend on the method named). */
+export type DefaultNote = (key: string, spec: OptionSpec<unknown>) => string;
 
 /**
- * Adds one commander option per RunConfig key, from the same specs that validate presets, so a
+ * Adds one commander option per config key, from the same specs that validate presets, so a
  * flag, its `--help` default and its config.json key cannot drift apart. Commander gets no
- * defaults: only flags the user typed override the preset.
+ * defaults: only flags the user typed override the preset. `note` writes the default part of each
+ * flag's help line.
  */
-export function addConfigFlags(cmd: Command, specs: ReadonlyMap<string, OptionSpec<unknown>>, scopeOf: (key: string) => string | null): Command {
+export function addConfigFlags(cmd: Command, specs: ReadonlyMap<string, OptionSpec<unknown>>, note: DefaultNote = builtInDefault): Command {
+  const byAttribute = new Map<string, { key: string; spec: OptionSpec<unknown> }>();
   for (const [key, spec] of specs) {
     const flag = kebabCase(key);
-    const scope = scopeOf(key);
-    const suffix = `${scope ? ` [${scope} only]` : ''} (default: ${formatDefault(spec.default)})`;
     if (typeof spec.default === 'boolean') {
-      cmd.addOption(new Option(`--${flag}`, `${spec.describe}${suffix}`));
-      cmd.addOption(new Option(`--no-${flag}`, `turn off --${flag}`).hideHelp());
+      cmd.addOption(new Option(`--${flag}`, spec.describe));
+      // Listed when the built-in default is on; always accepted (to undo a preset that turns it on).
+      const off = new Option(`--no-${flag}`, `turn off --${flag}`);
+      cmd.addOption(spec.default === true ? off : off.hideHelp());
     } else {
-      cmd.addOption(new Option(`--${flag} ${spec.valueName ?? '<value>'}`, `${spec.describe}${suffix}`));
+      cmd.addOption(new Option(`--${flag} ${spec.valueName ?? '<value>'}`, spec.describe));
     }
+    byAttribute.set(`--${flag}`, { key, spec });
   }
+  const plain = new Help();
+  cmd.configureHelp({
+    optionDescription: (option: Option): string => {
+      const owner = byAttribute.get(option.long ?? '');
+      return owner ? `${owner.spec.describe} ${note(owner.key, owner.spec)}` : plain.optionDescription(option);
+    },
+  });
   return cmd;
 }
 
+/** `(default: <built-in default>)`. */
+export function builtInDefault(_key: string, spec: OptionSpec<unknown>): string {
+  return `(default: ${formatValue(spec.default)})`;
+}
+
 /**
- * The RunConfig keys the user set on the command line, with CLI strings turned into numbers
- * where the value is numeric (validation proper happens in resolveRunConfig).
+ * The config keys the user set on the command line, with CLI strings turned into numbers where
+ * the value is numeric (validation proper happens in resolveRunConfig). A number too large for a
+ * float (1e400) is refused here, naming the flag, instead of reaching the schema as Infinity.
  */
 export function configOverrides(values: Record<string, unknown>, specs: ReadonlyMap<string, OptionSpec<unknown>>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, raw] of Object.entries(values)) {
     if (!specs.has(key) || raw === undefined) continue;
-    out[key] = typeof raw === 'string' && /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(raw.trim()) ? Number(raw) : raw;
+    if (typeof raw === 'string' && /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(raw.trim())) {
+      const n = Number(raw);
+      if (!Number.isFinite(n)) throw new UserError(`--${kebabCase(key)}`, `value ${raw} is not a finite number`, `Allowed: ${specs.get(key)?.describe}.`);
+      out[key] = n;
+    } else {
+      out[key] = raw;
+    }
   }
   return out;
 }
 
-function formatDefault(v: unknown): string {
+export function formatValue(v: unknown): string {
   if (v === null) return 'none';
   return typeof v === 'string' ? v : JSON.stringify(v);
 }

@@ -1,6 +1,10 @@
-import { Command, Option } from 'commander';
-import { kebabCase, type OptionSpec } from '../config/option-spec.js';
-import { dataOptions } from '../config/run-options.js';
+import { Command } from 'commander';
+import { kebabCase, type OptionSpec } from '../options/option-spec.js';
+import { dataOptions } from '../options/run-options.js';
+import { resolveRunConfig, shippedPresetLayers } from '../config/run-config.js';
+import { DEFAULT_METHOD, registry } from '../algorithms/index.js';
+import { addConfigFlags, configOverrides } from './config-flags.js';
+import { presetDefaultNote } from './preset-help.js';
 import { UserError } from '../errors.js';
 import { classCounts, drawLongTailSplit, splitCounts, type LongTailSplit, type LongTailSplitOptions } from '../data/longtail.js';
 import { saveSplitFile } from '../data/split-file.js';
@@ -23,7 +27,7 @@ export interface SplitCountsReport {
 
 /** The RunConfig keys `ssl data split` reads; flags, defaults and validation come from their specs. */
 const SPLIT_KEYS = ['dataset', 'dataDir', 'n1', 'm1', 'gammaL', 'gammaU', 'validationPerClass', 'labeledInUnlabeled', 'seed'] as const;
-type SplitKey = (typeof SPLIT_KEYS)[number];
+const SPLIT_SPECS = new Map<string, OptionSpec<unknown>>(SPLIT_KEYS.map((k) => [k, dataOptions[k] as OptionSpec<unknown>]));
 
 const HELP_EXAMPLES = `
 Examples:
@@ -53,9 +57,9 @@ export function createDataCommand(io: DataCommandIO = {}): Command {
     .description('draw a long-tailed labeled/unlabeled/validation split and print per-class counts')
     .exitOverride()
     .configureOutput(output);
-  for (const key of SPLIT_KEYS) split.addOption(flagFor(key, dataOptions[key] as OptionSpec<unknown>));
+  // The same flags, presets and defaults as `ssl run`: the split printed is the split a plain run draws.
+  addConfigFlags(split, SPLIT_SPECS, presetDefaultNote(() => registry.compositionOf(DEFAULT_METHOD)));
   split
-    .addOption(new Option('--val-per-class <n>', 'alias of --validation-per-class'))
     .option('--save <file>', 'write the drawn indices (labeled, unlabeled, validation) as JSON, for `ssl run --split-file`')
     .option('--json', 'print {labeled, unlabeled, validation, test} per-class count arrays as JSON')
     .addHelpText('after', HELP_EXAMPLES)
@@ -67,20 +71,21 @@ export function createDataCommand(io: DataCommandIO = {}): Command {
 }
 
 async function runSplit(raw: Record<string, unknown>, out: (text: string) => void): Promise<void> {
-  if (raw.valPerClass !== undefined) raw.validationPerClass = raw.valPerClass;
-  const values = {} as Record<SplitKey, unknown>;
-  for (const key of SPLIT_KEYS) values[key] = parseFlag(key, dataOptions[key] as OptionSpec<unknown>, raw[key]);
+  const overrides = configOverrides(raw, SPLIT_SPECS);
+  const c = registry.compositionOf(DEFAULT_METHOD);
+  const presets = await shippedPresetLayers(c, typeof overrides.dataset === 'string' ? overrides.dataset : undefined);
+  const config = resolveRunConfig(c, [...presets, { source: 'command line', values: overrides }]);
   const opts: LongTailSplitOptions = {
-    n1: values.n1 as number,
-    m1: values.m1 as number,
-    gammaL: values.gammaL as number,
-    gammaU: values.gammaU as number,
-    validationPerClass: values.validationPerClass as number,
-    labeledInUnlabeled: values.labeledInUnlabeled as boolean,
-    seed: values.seed as number,
+    n1: config.n1,
+    m1: config.m1,
+    gammaL: config.gammaL,
+    gammaU: config.gammaU,
+    validationPerClass: config.validationPerClass,
+    labeledInUnlabeled: config.labeledInUnlabeled,
+    seed: config.seed,
   };
-  const name = values.dataset as string;
-  const dataDir = (values.dataDir as string | null) ?? undefined;
+  const name = config.dataset;
+  const dataDir = config.dataDir ?? undefined;
 
   const dataset = await loadDataset({ name, dataDir });
   let drawn: LongTailSplit;
@@ -126,33 +131,6 @@ export function formatSplitTable(classNames: readonly string[], counts: SplitCou
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]): string => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
   return [line(head), ...rows.slice(0, -1).map(line), line(rows[rows.length - 1])].join('\n') + '\n';
-}
-
-function flagFor(key: SplitKey, spec: OptionSpec<unknown>): Option {
-  const flag = `--${kebabCase(key)}`;
-  if (typeof spec.default === 'boolean') return new Option(flag, spec.describe);
-  const option = new Option(`${flag} ${spec.valueName ?? '<value>'}`, spec.describe);
-  return spec.default === null ? option : option.default(spec.default);
-}
-
-/** Converts a flag's string to the spec's type and validates it with the spec's schema. */
-function parseFlag(key: SplitKey, spec: OptionSpec<unknown>, raw: unknown): unknown {
-  const flag = `--${kebabCase(key)}`;
-  let value: unknown = raw ?? spec.default;
-  if (typeof spec.default === 'boolean') value = raw === true;
-  else if (typeof spec.default === 'number' && typeof value === 'string') {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n)) {
-      throw new UserError(flag, `got "${value}", not a number`, `Allowed: ${spec.describe}.`);
-    }
-    value = n;
-  }
-  const parsed = spec.schema.safeParse(value);
-  if (!parsed.success) {
-    const why = parsed.error.issues.map((i) => i.message).join('; ');
-    throw new UserError(flag, `got ${JSON.stringify(value)}: ${why}`, `Allowed: ${spec.describe}.`);
-  }
-  return parsed.data;
 }
 
 /** Re-labels a UserError from a config key (`gammaL`) with its flag (`--gamma-l`). */

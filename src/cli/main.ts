@@ -1,21 +1,23 @@
 import { Command, CommanderError } from 'commander';
 import { UserError } from '../errors.js';
-import { TrainingInterrupted } from '../train/trainer.js';
+import { TrainingInterrupted } from '../train/interrupted.js';
+import { packageVersion } from '../run/environment.js';
 import { createRunCommand } from './run.js';
 import { createDataCommand } from './data.js';
 import { createReportCommand } from './report.js';
 import { createBenchCommand } from './bench.js';
 import { processOutput, type CliOutput } from './output.js';
 
-/** The `ssl` program with every command. */
-export function createProgram(output: CliOutput = processOutput): Command {
+/** The `ssl` program with every command; `stop` is aborted by the first Ctrl-C. */
+export function createProgram(output: CliOutput = processOutput, stop?: AbortSignal): Command {
   const program = new Command('ssl')
     .description('Imbalanced semi-supervised learning: FixMatch, DASO and long-tailed methods on tfjs')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError()
     .configureOutput({ writeOut: (s) => output.out(s), writeErr: (s) => output.err(s) })
     .exitOverride();
-  program.addCommand(createRunCommand(output));
-  program.addCommand(createDataCommand(output));
+  program.addCommand(createRunCommand(output, stop));
+  program.addCommand(createDataCommand({ out: (s) => output.out(s), err: (s) => output.err(s) }));
   program.addCommand(createReportCommand(output));
   program.addCommand(createBenchCommand(output));
   const configure = (cmd: Command): void => {
@@ -28,12 +30,37 @@ export function createProgram(output: CliOutput = processOutput): Command {
 }
 
 /**
+ * Ctrl-C / SIGTERM while a command runs: the first aborts the returned signal (training finishes
+ * its step and writes a checkpoint), a second quits at once, as a user pressing Ctrl-C twice
+ * expects. `release()` restores the default handling.
+ */
+function interruptSignal(output: CliOutput): { signal: AbortSignal; release(): void } {
+  const controller = new AbortController();
+  const onSignal = (name: NodeJS.Signals): void => {
+    if (controller.signal.aborted) process.exit(name === 'SIGINT' ? 130 : 143);
+    controller.abort();
+    output.err(`\n${name}: finishing this step and writing a checkpoint (again to quit now)\n`);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    release() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+/**
  * Runs the CLI on process-style argv and returns the exit code: 0 success, 2 bad input
- * (UserError, unknown flag), 130 training interrupted (checkpoint saved), 1 anything else. The only place that decides exit codes.
+ * (UserError, unknown flag), 130 training interrupted (checkpoint saved), 1 anything else. The
+ * only place that decides exit codes.
  */
 export async function main(argv: readonly string[], output: CliOutput = processOutput): Promise<number> {
+  const interrupt = interruptSignal(output);
   try {
-    await createProgram(output).parseAsync([...argv]);
+    await createProgram(output, interrupt.signal).parseAsync([...argv]);
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) {
@@ -49,5 +76,7 @@ export async function main(argv: readonly string[], output: CliOutput = processO
     }
     output.err(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     return 1;
+  } finally {
+    interrupt.release();
   }
 }

@@ -82,7 +82,7 @@ export class EpochSampler implements BatchSampler {
 }
 
 /**
- * Class-level sampling probabilities p_c ∝ n_c^q (REFERENCES §3): q = 1 instance-balanced,
+ * Class-level sampling probabilities p_c ∝ n_c^q (docs/methods.md §3): q = 1 instance-balanced,
  * q = 0 class-balanced, q = ½ square-root. Classes with n_c = 0 get p_c = 0.
  */
 export function classSamplingProbabilities(classCounts: ArrayLike<number>, q: number): Float64Array {
@@ -151,5 +151,28 @@ export class ClassAwareSampler implements BatchSampler {
       out[i] = m[rng.int(m.length)];
     }
     return out;
+  }
+}
+
+/**
+ * Samplers `--sampler` accepts for the labeled batch: `instance-balanced` is the official
+ * SSL code's epoch-wise shuffle (each image once per epoch); `class-balanced` (q = 0) and
+ * `square-root` (q = ½) draw a class with p_c ∝ n_c^q, then a uniform member of it.
+ */
+export const LABELED_SAMPLERS = ['instance-balanced', 'class-balanced', 'square-root'] as const;
+export type LabeledSamplerName = (typeof LABELED_SAMPLERS)[number];
+
+/**
+ * The labeled-batch sampler of a run, over positions into the labeled split.
+ * @param labels class of each labeled image, in split order
+ */
+export function createLabeledSampler(name: LabeledSamplerName, labels: Int32Array, seed: number): BatchSampler {
+  switch (name) {
+    case 'instance-balanced':
+      return new EpochSampler(labels.length, seed, SamplerStream.labeled);
+    case 'class-balanced':
+      return new ClassAwareSampler(labels, 0, seed, SamplerStream.labeled);
+    case 'square-root':
+      return new ClassAwareSampler(labels, 0.5, seed, SamplerStream.labeled);
   }
 }

@@ -1,5 +1,5 @@
 /**
- * The SSL training batch stream (DESIGN.md "Pull, don't flood"): samplers -> weak/strong
+ * The SSL training batch stream (docs/ARCHITECTURE.md, "Pull, don't flood"): samplers -> weak/strong
  * augmentation in worker threads -> uint8 NHWC batches, pulled by the trainer with a bounded
  * prefetch.
  *
@@ -85,6 +85,8 @@ export interface SslBatch {
   readonly unlabeledLabels: Int32Array;
   /** [U] indices into the training set of the unlabeled images. */
   readonly unlabeledIndices: Int32Array;
+  /** [U] positions of the unlabeled images in the unlabeled split (0..unlabeledIdx.length−1). */
+  readonly unlabeledPositions: Int32Array;
   readonly height: number;
   readonly width: number;
   readonly channels: number;
@@ -208,8 +210,10 @@ export function createSslBatchStream(opts: SslBatchStreamOptions): SslBatchSourc
     }
     const uIdx = new Int32Array(unlabeledBatch);
     const uLab = new Int32Array(unlabeledBatch);
+    let uPos: Int32Array = new Int32Array(unlabeledBatch);
     if (unlabeledSampler !== null) {
       const pos = unlabeledSampler.batchAt(step, unlabeledBatch);
+      uPos = pos;
       for (let i = 0; i < unlabeledBatch; i++) {
         uIdx[i] = unlabeledIdx[pos[i]];
         uLab[i] = train.labels[uIdx[i]];
@@ -228,6 +232,7 @@ export function createSslBatchStream(opts: SslBatchStreamOptions): SslBatchSourc
       strongImages,
       unlabeledLabels: uLab,
       unlabeledIndices: uIdx,
+      unlabeledPositions: uPos,
       height: dims.height,
       width: dims.width,
       channels: dims.channels,

@@ -1,15 +1,19 @@
 import path from 'node:path';
-import { EventLog } from '../train/event-log.js';
+import { EventLog } from '../events/event-log.js';
 import type { EvalRecord } from './select-reported.js';
 import type { PseudoLabelWindow } from '../eval/pseudo-label-tracker.js';
 import type { RunHistory } from './run-report.js';
 
 /**
  * Reads a run's events.jsonl back into the curves the report draws: training scalars (`train`
- * events), pseudo-label windows, and the DASO warm-up marker from the saved config.
+ * events), pseudo-label windows, and the markers the run's methods draw (a warm-up's end).
  * Evaluations come from the trainer (full metrics), not from the log's short eval lines.
  */
-export function readRunHistory(runDir: string, evals: ReadonlyArray<EvalRecord>, warmupEndStep?: number): RunHistory {
+export function readRunHistory(
+  runDir: string,
+  evals: ReadonlyArray<EvalRecord>,
+  markers: ReadonlyArray<{ readonly step: number; readonly label: string }> = [],
+): RunHistory {
   const events = new EventLog(path.join(runDir, 'events.jsonl')).read();
   const train = events
     .filter((e) => e.type === 'train')
@@ -19,5 +23,5 @@ export function readRunHistory(runDir: string, evals: ReadonlyArray<EvalRecord>,
       return { step: e.step, values };
     });
   const pseudoLabels = events.filter((e) => e.type === 'pseudo-labels').map((e) => e.window as PseudoLabelWindow);
-  return { evals, train, pseudoLabels, warmupEndStep };
+  return { evals, train, pseudoLabels, markers };
 }

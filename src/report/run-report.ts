@@ -19,8 +19,8 @@ export interface RunHistory {
   readonly train?: ReadonlyArray<{ readonly step: number; readonly values: Readonly<Record<string, number>> }>;
   /** Pseudo-label windows in step order. */
   readonly pseudoLabels?: ReadonlyArray<PseudoLabelWindow>;
-  /** Step at which DASO's warm-up ends (a marker on the curves). */
-  readonly warmupEndStep?: number;
+  /** Vertical lines on the curves, e.g. where a method's warm-up ends (from its registry entry). */
+  readonly markers?: ReadonlyArray<{ readonly step: number; readonly label: string }>;
 }
 
 /** One chart: a file stem (charts/<name>.png), a title and the SVG document. */
@@ -247,7 +247,7 @@ export function runCharts(summary: RunSummary, history: RunHistory = {}): Chart[
     });
   }
 
-  const markers = history.warmupEndStep !== undefined ? [{ x: history.warmupEndStep, label: 'warm-up ends' }] : [];
+  const markers = (history.markers ?? []).map((m) => ({ x: m.step, label: m.label }));
   const evals = history.evals ?? [];
   if (evals.length > 0) {
     // On a balanced test set top-1 and balanced accuracy coincide: draw one line, say so.

@@ -71,8 +71,10 @@ export interface PseudoLabelSummary {
 export interface RunSummary {
   readonly schemaVersion: 1;
   readonly runId: string;
-  /** Algorithm name as on the command line, e.g. 'fixmatch', 'daso'. */
+  /** The run's method as one name: the base learner and its add-ons joined by '+', e.g. 'fixmatch+daso'. */
   readonly algorithm: string;
+  /** The same, as the config's base learner and ordered add-ons (absent in summaries written before it existed). */
+  readonly method?: { readonly algorithm: string; readonly with: ReadonlyArray<string> };
   readonly dataset: string;
   readonly net: string;
   readonly seed: number;
@@ -201,7 +203,7 @@ export function summarizePseudoLabels(
 export interface RunSummaryInput
   extends Pick<
     RunSummary,
-    'runId' | 'algorithm' | 'dataset' | 'net' | 'seed' | 'backend' | 'iterations' | 'settings' | 'classNames' | 'classCounts'
+    'runId' | 'algorithm' | 'method' | 'dataset' | 'net' | 'seed' | 'backend' | 'iterations' | 'settings' | 'classNames' | 'classCounts'
   > {
   /** All evaluations in step order. */
   readonly evals: ReadonlyArray<EvalRecord>;
@@ -236,6 +238,7 @@ export function buildRunSummary(input: RunSummaryInput): RunSummary {
     schemaVersion: 1,
     runId: input.runId,
     algorithm: input.algorithm,
+    ...(input.method ? { method: { algorithm: input.method.algorithm, with: [...input.method.with] } } : {}),
     dataset: input.dataset,
     net: input.net,
     seed: input.seed,

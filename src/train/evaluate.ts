@@ -1,7 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Classifier } from '../models/model.js';
-import type { ImageSet } from '../data/image-set.js';
+import type { Dataset, ImageSet } from '../data/image-set.js';
+import type { LongTailSplit } from '../data/longtail.js';
 import { iterateEvalBatches, toInputTensor } from '../pipeline/index.js';
+import { classificationMetrics, expectedCalibrationError } from '../eval/metrics.js';
+import type { EvalRecord } from '../report/select-reported.js';
 
 /** Predictions of a model over a set: argmax [N] and softmax probabilities [N, C] row-major. */
 export interface Predictions {
@@ -39,4 +42,22 @@ export function predict(
     offset += size;
   }
   return { predictions, probs, labels };
+}
+
+/** One evaluation with the test set's expected calibration error. */
+export interface EvaluationRecord extends EvalRecord {
+  /** Expected calibration error of the test predictions (15 bins). */
+  readonly ece: number;
+}
+
+/** Evaluates `model` (the EMA model) on the test set and, when the split has one, the validation split. */
+export function evaluateModel(model: Classifier, dataset: Dataset, split: LongTailSplit, step: number): EvaluationRecord {
+  const test = predict(model, dataset.test, null, dataset);
+  const testMetrics = classificationMetrics(test.predictions, test.labels, dataset.numClasses);
+  let val;
+  if (split.validation.length > 0) {
+    const v = predict(model, dataset.train, split.validation, dataset);
+    val = classificationMetrics(v.predictions, v.labels, dataset.numClasses);
+  }
+  return { step, test: testMetrics, val, ece: expectedCalibrationError(test.probs, test.labels, dataset.numClasses) };
 }

@@ -1,3 +1,4 @@
+import type { ProgressMode } from '../options/trainer-options.js';
 /** What the trainer reports after each step. */
 export interface ProgressUpdate {
   readonly step: number;
@@ -13,7 +14,7 @@ export interface Progress {
   done(): void;
 }
 
-export type ProgressMode = 'auto' | 'bar' | 'lines' | 'none';
+export type { ProgressMode };
 
 /**
  * A progress display: a one-line bar redrawn in place on a TTY (iteration, it/s, ETA, losses,

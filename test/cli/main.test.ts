@@ -23,7 +23,38 @@ describe('ssl CLI: help', () => {
     expect(r.out).toMatch(/--gamma-l <n>.*\n?.*default: 100/);
     expect(r.out).toContain('Examples:');
     expect(r.out).toContain('[daso only]');
-    expect(r.out).toMatch(/pipelines\/daso\.yaml.*net: cnn-small/s);
+    // The defaults a plain `ssl run <method>` uses: the presets' values, the built-in beside them.
+    const help = r.out.replace(/\s+/g, ' ');
+    expect(help).toMatch(/--net <name>[^]*?\(default: cnn-small from the shipped presets; built-in wrn-28-2\)/);
+    expect(help).toMatch(/--iterations <n>[^]*?\(default: 1600 from the shipped presets; built-in 250000\)/);
+    expect(help).toMatch(/--daso-warmup <n>[^]*?\(default: 160 from pipelines\/daso\.yaml; built-in 5000\)/);
+    expect(help).toMatch(/--no-nesterov/);
+    expect(help).toMatch(/--selection <rule>[^]*?median-last-20 \| last \| best-val/);
+  });
+
+  it('ssl run <method> --help states that method\'s defaults and their preset file', async () => {
+    const r = await cli('run', 'daso', '--help');
+    expect(r.code).toBe(0);
+    const help = r.out.replace(/\s+/g, ' ');
+    expect(help).toMatch(/--iterations <n>[^]*?\(default: 1600 from pipelines\/fixmatch\.yaml; built-in 250000\)/);
+    expect(help).toMatch(/--daso-warmup <n>[^]*?\(default: 160 from pipelines\/daso\.yaml; built-in 5000\)/);
+    expect(help).toMatch(/--threshold <n>[^]*?\(default: 0\.95\)/);
+  });
+
+  it('ssl run --list names every method with its kind, summary and paper', async () => {
+    const r = await cli('run', '--list');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^name\s+kind\s+summary\s+paper/m);
+    expect(r.out).toMatch(/^fixmatch\s+base learner\s+.*Sohn et al\., NeurIPS 2020$/m);
+    expect(r.out).toMatch(/^supervised\s+supervised\s+/m);
+    expect(r.out).toMatch(/^daso\s+add-on \(ssl run daso = fixmatch \+ daso\)\s+.*Oh et al\., CVPR 2022$/m);
+    expect(r.out).toMatch(/labeled losses \(--labeled-loss\): ce/);
+  });
+
+  it('ssl --version prints the package version', async () => {
+    const r = await cli('--version');
+    expect(r.code).toBe(0);
+    expect(r.out.trim()).toMatch(/^\d+\.\d+\.\d+/);
   });
 });
 
@@ -40,7 +71,31 @@ describe('ssl CLI: bad input fails before any work, names the problem and the fi
   it('unknown algorithm', async () => {
     const r = await cli('run', 'mixmatch', '--out-dir', outDir);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/unknown algorithm 'mixmatch'.*fixmatch, daso/);
+    expect(r.err).toMatch(/unknown method 'mixmatch'.*fixmatch, supervised, daso.*ssl run --list/);
+  });
+
+  it('an add-on twice, on a supervised learner, or not an add-on', async () => {
+    const twice = await cli('run', 'fixmatch', '--with', 'daso', '--with', 'daso', '--out-dir', outDir);
+    expect(twice.code).toBe(2);
+    expect(twice.err).toMatch(/--with: 'daso' is given twice/);
+    const sup = await cli('run', 'supervised', '--with', 'daso', '--out-dir', outDir);
+    expect(sup.code).toBe(2);
+    expect(sup.err).toMatch(/daso cannot be added to supervised.*Use a semi-supervised base learner: fixmatch/);
+    const base = await cli('run', 'fixmatch', '--with', 'supervised', '--out-dir', outDir);
+    expect(base.code).toBe(2);
+    expect(base.err).toMatch(/'supervised' is not an add-on.*daso/);
+  });
+
+  it('no method and no preset naming one', async () => {
+    const r = await cli('run', '--out-dir', outDir);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/no method given.*ssl run --list/);
+  });
+
+  it('--gamma-l 1e400 names the flag and says the number is not finite', async () => {
+    const r = await cli('run', 'daso', '--gamma-l', '1e400', '--out-dir', outDir);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--gamma-l: value 1e400 is not a finite number/);
   });
 
   it('γ of 0', async () => {

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { resolveRunConfig, type RunConfig } from '../../src/config/run-config.js';
-import { runExperiment } from '../../src/train/run-experiment.js';
-import { TrainingInterrupted } from '../../src/train/trainer.js';
+import { runExperiment } from '../../src/run/run-experiment.js';
+import { TrainingInterrupted } from '../../src/train/interrupted.js';
 import { listAvailableBackends } from '../../src/backend/select.js';
 import { syntheticDataset } from '../helpers/synthetic-dataset.js';
 
@@ -16,7 +16,7 @@ beforeAll(async () => {
   backend = process.env.SSL_TEST_BACKEND === 'cpu' || !available.includes('torch') ? 'cpu' : 'torch';
 });
 
-function tinyConfig(algorithm: 'fixmatch' | 'daso', outDir: string, extra: Record<string, unknown> = {}): RunConfig {
+function tinyConfig(algorithm: 'fixmatch' | 'daso' | 'supervised', outDir: string, extra: Record<string, unknown> = {}): RunConfig {
   return resolveRunConfig(algorithm, [
     {
       source: 'test',

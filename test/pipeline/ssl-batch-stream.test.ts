@@ -87,6 +87,7 @@ describe('determinism', () => {
     const img = (k: number) => train.images.subarray(k * size, (k + 1) * size);
     const uPos = new EpochSampler(unlabeledIdx.length, 5, SamplerStream.unlabeled).batchAt(1, 12);
     expect(Array.from(b.unlabeledIndices)).toEqual(Array.from(uPos, (p) => unlabeledIdx[p]));
+    expect(Array.from(b.unlabeledPositions)).toEqual(Array.from(uPos));
     for (const i of [0, 11]) {
       const k = b.unlabeledIndices[i];
       const weak = weakAugment(img(k), dims, new Rng(deriveSeed(5, AUG_STREAM, 1, View.unlabeledWeak, i)), { padding: 2 });

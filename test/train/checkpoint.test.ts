@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeCheckpoint, encodeCheckpoint } from '../../src/train/checkpoint.js';
-import { assertResumable } from '../../src/train/resume.js';
+import { assertResumable } from '../../src/run/resume.js';
 import { resolveRunConfig } from '../../src/config/run-config.js';
 
 describe('checkpoint encoding', () => {

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { option, type SectionValues } from '../../config/option-spec.js';
+import { option, type SectionValues } from '../../options/option-spec.js';
 
 /**
- * DASO options (REFERENCES.md §5; ytaek-oh/daso lib/config/defaults.py and configs/cifar10/*daso*.yaml).
+ * DASO options (docs/methods.md §5; ytaek-oh/daso lib/config/defaults.py and configs/cifar10/*daso*.yaml).
  * This file is the only home of their defaults.
  */
 export const dasoOptions = {

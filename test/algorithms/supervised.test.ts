@@ -1,35 +1,22 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { randomSslBatch } from '../../src/bench/random-batch.js';
-import { createSupervisedStep } from '../../src/bench/supervised-step.js';
 import { resolveRunConfig } from '../../src/config/run-config.js';
-import { createTrainingState, trainStep } from '../../src/train/trainer.js';
+import { createTrainingState, trainStep } from '../../src/train/training-state.js';
+import { buildAlgorithm } from '../../src/run/build-algorithm.js';
 import { useCpuBackend } from '../helpers/tf-cpu.js';
 
 const tiny = { labeled: 4, unlabeled: 0, height: 8, width: 8, channels: 3, numClasses: 10 };
 
-describe('randomSslBatch', () => {
-  it('is deterministic per seed and has the requested shapes', () => {
-    const a = randomSslBatch({ ...tiny, unlabeled: 2 }, 7);
-    const b = randomSslBatch({ ...tiny, unlabeled: 2 }, 7);
-    const c = randomSslBatch({ ...tiny, unlabeled: 2 }, 8);
-    expect(a).toEqual(b);
-    expect(a.labeledImages).not.toEqual(c.labeledImages);
-    expect(a.labeledImages.length).toBe(4 * 8 * 8 * 3);
-    expect(a.weakImages.length).toBe(2 * 8 * 8 * 3);
-    expect(a.strongImages.length).toBe(2 * 8 * 8 * 3);
-    expect(a.labeledLabels.every((y) => y >= 0 && y < 10)).toBe(true);
-    expect(new Set(a.labeledImages).size).toBeGreaterThan(100);
-  });
-});
-
-describe('createSupervisedStep through the trainer step', () => {
+describe('the supervised learner through the trainer step', () => {
   beforeAll(useCpuBackend);
 
   it('trains on the labeled images only, reports lossLabeled, no pseudo-labels, leaks nothing', () => {
-    const config = resolveRunConfig('fixmatch', [{ source: 'test', values: { net: 'cnn-small', labeledBatch: 4 } }]);
-    const built = createTrainingState(config, { numClasses: 10, inputChannels: 3, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] });
-    const state = { ...built, algorithm: createSupervisedStep() };
+    const config = resolveRunConfig('supervised', [{ source: 'test', values: { net: 'cnn-small', labeledBatch: 4 } }]);
+    const state = createTrainingState(config, { numClasses: 10, inputChannels: 3, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] }, (m) =>
+      buildAlgorithm(config, { numClasses: 10, featureDim: m.featureDim, labeledClassCounts: new Array(10).fill(1), numUnlabeled: 0 }),
+    );
+    expect(state.algorithm.usesUnlabeled).toBe(false);
     try {
       const batch = randomSslBatch(tiny, 1);
       const w0 = state.params[0].dataSync().slice();
@@ -43,8 +30,7 @@ describe('createSupervisedStep through the trainer step', () => {
       expect(first.terms.lossLabeled).toBeGreaterThan(0.5);
       expect(first.terms.lossLabeled).toBeLessThan(10);
       expect(Number.isFinite(second.terms.lossLabeled)).toBe(true);
-      expect(first.pseudoLabels.final).toHaveLength(0);
-      expect(first.pseudoLabels.confident).toHaveLength(0);
+      expect(first.pseudoLabels).toBeUndefined();
       expect(state.params[0].dataSync()).not.toEqual(w0);
       // EMA at step 1 has decay 1/2: it moved too.
       expect(state.ema.model.params[0].variable.dataSync()).not.toEqual(emaBefore);

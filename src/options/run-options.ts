@@ -1,16 +1,19 @@
 import { z } from 'zod';
 import { option } from './option-spec.js';
+import { DATASET_NAMES } from '../data/sources/index.js';
+import { NET_NAMES } from '../models/create-model.js';
+import { BACKEND_CHOICES } from '../backend/select.js';
 
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
 const positive = z.number().positive();
 
-/** Data and split options (REFERENCES.md §1, §5). Defaults are DASO's CIFAR-10 setting. */
+/** Data and split options (docs/methods.md §1, §5). Defaults are DASO's CIFAR-10 setting. */
 export const dataOptions = {
   dataset: option(
-    z.enum(['fashion-mnist', 'mnist', 'cifar10', 'cifar100', 'stl10', 'image-folder']),
+    z.enum(DATASET_NAMES),
     'fashion-mnist',
-    'dataset name; fashion-mnist is embedded in the package, the others read --data-dir',
+    `dataset: ${DATASET_NAMES.join(', ')}; fashion-mnist is embedded in the package, the others read --data-dir`,
     '<name>',
   ),
   dataDir: option(z.string().nullable(), null, 'folder holding the dataset files (see datasets/README.md)', '<dir>'),
@@ -26,20 +29,15 @@ export const dataOptions = {
 
 /** Model options. */
 export const modelOptions = {
-  net: option(z.enum(['cnn-small', 'wrn-28-2', 'resnet-32']), 'wrn-28-2', 'backbone (wrn-28-2 as FixMatch/DASO; cnn-small for fast runs)', '<name>'),
+  net: option(z.enum(NET_NAMES), 'wrn-28-2', `backbone: ${NET_NAMES.join(', ')} (wrn-28-2 as FixMatch/DASO; cnn-small for fast runs)`, '<name>'),
 } as const;
 
 /** Where and how the run executes. */
 export const runtimeOptions = {
-  backend: option(
-    z.enum(['auto', 'tensorflow', 'torch', 'wasm', 'cpu']),
-    'auto',
-    'tfjs backend: auto picks tensorflow > torch > wasm > cpu and prints which',
-    '<name>',
-  ),
+  backend: option(z.enum(BACKEND_CHOICES), 'auto', `tfjs backend: ${BACKEND_CHOICES.join(', ')}; auto picks the fastest installed (tensorflow > torch > wasm > cpu) and prints which`, '<name>'),
   threads: option(nonNegativeInt, 0, 'compute threads for the torch backend (0 = number of cores)'),
   workers: option(nonNegativeInt, 1, 'augmentation worker threads (0 = in the main thread)'),
   prefetch: option(positiveInt, 3, 'batches prepared ahead of the trainer (bounded queue)'),
   outDir: option(z.string(), 'runs', 'parent folder of run directories', '<dir>'),
-  runId: option(z.string().regex(/^[A-Za-z0-9._-]+$/).nullable(), null, 'run directory name (default: <algorithm>-<dataset>-<timestamp>)', '<id>'),
+  runId: option(z.string().regex(/^[A-Za-z0-9._-]+$/).nullable(), null, 'run directory name (default: <method>-<dataset>-s<seed>-<timestamp>)', '<id>'),
 } as const;

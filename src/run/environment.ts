@@ -25,14 +25,17 @@ export function packageRoot(): string {
   return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 }
 
+/** The package's version from its package.json ('unknown' in a stripped install without one). */
+export function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
 export function describeEnvironment(backend: string, backendNote: string, seed: number): RunEnvironment {
   const root = packageRoot();
-  let packageVersion = 'unknown';
-  try {
-    packageVersion = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    // A stripped install without package.json still runs; the version is then unknown.
-  }
   let gitCommit: string | null;
   try {
     gitCommit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
@@ -43,7 +46,7 @@ export function describeEnvironment(backend: string, backendNote: string, seed: 
     backend,
     backendNote,
     seed,
-    packageVersion,
+    packageVersion: packageVersion(),
     gitCommit,
     node: process.version,
     tfjs: tf.version_core,

@@ -1,24 +1,27 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { RunConfig } from '../config/run-config.js';
+import { describeComposition, type RunConfig } from '../config/run-config.js';
 import { UserError } from '../errors.js';
 import { selectBackend } from '../backend/select.js';
 import { loadDataset } from '../data/sources/index.js';
 import { classCounts } from '../data/longtail.js';
 import { resolveSplit } from '../data/split-file.js';
 import type { Dataset } from '../data/image-set.js';
-import { resolveDistTemperature } from '../algorithms/daso/options.js';
+import { registry } from '../algorithms/index.js';
 import { buildRunSummary, type RunSummary } from '../report/run-summary.js';
 import { writeRunReport } from '../report/write-report.js';
 import { readRunHistory } from '../report/run-history.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { EventLog } from '../events/event-log.js';
+import { createProgress } from '../train/progress.js';
+import { train, type TrainResult } from '../train/loop.js';
+import { createTrainingState } from '../train/training-state.js';
+import { checkpointPath } from '../train/run-checkpoint.js';
+import { loadCheckpoint } from '../train/checkpoint.js';
 import { describeEnvironment } from './environment.js';
-import { EventLog } from './event-log.js';
-import { createProgress } from './progress.js';
 import { assertResumable } from './resume.js';
-import { checkpointPath, train, type TrainResult } from './trainer.js';
-import { loadCheckpoint } from './checkpoint.js';
+import { buildAlgorithm } from './build-algorithm.js';
 
 /** Options of {@link runExperiment} beyond the config. */
 export interface ExperimentOptions {
@@ -26,6 +29,8 @@ export interface ExperimentOptions {
   readonly resumeDir?: string;
   /** Where human-readable lines go (default stderr). */
   readonly log?: (line: string) => void;
+  /** Abort to stop after the current step with a checkpoint (the CLI wires Ctrl-C to it). */
+  readonly stop?: AbortSignal;
   /** Called after each completed step (tests interrupt runs with it). */
   readonly onStep?: (step: number) => void;
   /** Use this in-memory dataset instead of loading `config.dataset` (library use, tests). */
@@ -40,9 +45,9 @@ export interface ExperimentResult {
 }
 
 /**
- * One run end to end: backend, dataset, split, training, report. Writes runs/<id>/config.json
- * (resolved), environment.json, events.jsonl, checkpoints/last.ckpt, summary.json, summary.md,
- * report.html and charts/*.png.
+ * One run end to end, the composition root: backend, dataset, split, the method from the
+ * registry, training, report. Writes runs/<id>/config.json (resolved), environment.json,
+ * events.jsonl, checkpoints/last.ckpt, summary.json, summary.md, report.html and charts/*.png.
  */
 export async function runExperiment(input: RunConfig, opts: ExperimentOptions = {}): Promise<ExperimentResult> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
@@ -50,7 +55,7 @@ export async function runExperiment(input: RunConfig, opts: ExperimentOptions = 
   log(`backend: ${backend.note}`);
 
   const dataset = opts.dataset ?? (await loadDataset({ name: input.dataset, dataDir: input.dataDir ?? undefined }));
-  const config = resolveConfig(input, dataset);
+  const config = registry.resolveValues(input, { numClasses: dataset.numClasses, gammaL: input.gammaL, gammaU: input.gammaU, iterations: input.iterations });
   const { split } = await resolveSplit(dataset, config);
 
   const runDir = opts.resumeDir ?? path.join(config.outDir, config.runId ?? defaultRunId(config));
@@ -77,24 +82,35 @@ export async function runExperiment(input: RunConfig, opts: ExperimentOptions = 
   );
   const labeledCounts = classCounts(split.labeled, dataset.train.labels, dataset.numClasses);
   const unlabeledCounts = classCounts(split.unlabeled, dataset.train.labels, dataset.numClasses);
-  log(`run: ${runDir}`);
+  log(`run: ${runDir} (${describeComposition(config)})`);
   log(`split: ${split.labeled.length} labeled [${labeledCounts.join(' ')}], ${split.unlabeled.length} unlabeled [${unlabeledCounts.join(' ')}], ${split.validation.length} validation`);
 
-  const result = await train({
-    config,
-    dataset,
-    split,
-    runDir,
-    events,
-    progress: createProgress(config.progress),
-    resume,
-    onStep: opts.onStep,
-  });
+  const state = createTrainingState(config, { numClasses: dataset.numClasses, inputChannels: dataset.train.channels, mean: dataset.mean, std: dataset.std }, (model) =>
+    buildAlgorithm(config, { numClasses: dataset.numClasses, featureDim: model.featureDim, labeledClassCounts: labeledCounts, numUnlabeled: split.unlabeled.length }),
+  );
+  let result: TrainResult;
+  try {
+    result = await train({
+      config,
+      state,
+      dataset,
+      split,
+      runDir,
+      events,
+      progress: createProgress(config.progress),
+      resume,
+      stop: opts.stop,
+      onStep: opts.onStep,
+    });
+  } finally {
+    state.dispose();
+  }
   events.append({ type: 'end', step: result.steps });
 
   const summary = buildRunSummary({
     runId: path.basename(runDir),
-    algorithm: config.algorithm,
+    algorithm: state.algorithm.name,
+    method: { algorithm: config.algorithm, with: config.with },
     dataset: config.dataset,
     net: config.net,
     seed: config.seed,
@@ -116,23 +132,14 @@ export async function runExperiment(input: RunConfig, opts: ExperimentOptions = 
     testEce: result.testEce,
     seconds: result.seconds,
   });
-  const history = readRunHistory(runDir, result.evaluations, config.algorithm === 'daso' ? config.dasoWarmup : undefined);
+  const history = readRunHistory(runDir, result.evaluations, registry.chartMarkers(config));
   await writeRunReport(runDir, summary, history);
   return { runDir, summary, train: result };
 }
 
-/** Fills in values that depend on the dataset (DASO's T_dist 'auto'). */
-function resolveConfig(config: RunConfig, dataset: Dataset): RunConfig {
-  if (config.algorithm !== 'daso' || config.dasoDistTemperature === undefined) return config;
-  return {
-    ...config,
-    dasoDistTemperature: resolveDistTemperature(config.dasoDistTemperature, dataset.numClasses, config.gammaL, config.gammaU),
-  };
-}
-
 function defaultRunId(config: RunConfig): string {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace('T', '_').slice(0, 19);
-  return `${config.algorithm}-${config.dataset}-s${config.seed}-${stamp}`;
+  return `${[config.algorithm, ...config.with].join('+')}-${config.dataset}-s${config.seed}-${stamp}`;
 }
 
 /** Reads a finished or interrupted run's saved config (for --resume). */

@@ -9,7 +9,7 @@ const RUNTIME_KEYS: ReadonlySet<string> = new Set(['threads', 'workers', 'prefet
 
 /**
  * Refuses a checkpoint whose config differs from the run's in anything that changes the numbers,
- * naming the first such field (USB silently restarts from scratch instead; REFERENCES.md §8).
+ * naming the first such field (USB silently restarts from scratch instead; docs/methods.md §8).
  */
 export function assertResumable(saved: Record<string, unknown>, current: RunConfig, source: string): void {
   const keys = new Set([...Object.keys(saved), ...Object.keys(current)]);
@@ -21,7 +21,7 @@ export function assertResumable(saved: Record<string, unknown>, current: RunConf
       throw new UserError(
         `--resume: ${key}`,
         `the checkpoint in ${source} was written with ${key} = ${a ?? 'unset'}, this run has ${b ?? 'unset'}`,
-        `Resume with the same ${key} (drop the flag), or start a new run.`,
+        `Resume with the saved ${key} (remove whatever sets it differently: a flag or --preset), or start a new run.`,
       );
     }
   }

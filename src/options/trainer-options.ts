@@ -1,8 +1,13 @@
 import { z } from 'zod';
-import { option } from '../config/option-spec.js';
+import { option } from './option-spec.js';
+import { SELECTION_RULES } from '../report/select-reported.js';
+
+/** Values of `--progress`. */
+export const PROGRESS_MODES = ['auto', 'bar', 'lines', 'none'] as const;
+export type ProgressMode = (typeof PROGRESS_MODES)[number];
 
 /**
- * Trainer options: FixMatch/DASO's schedule (REFERENCES.md §4; ytaek-oh/daso lib/config/defaults.py
+ * Trainer options: FixMatch/DASO's schedule (docs/methods.md §4; ytaek-oh/daso lib/config/defaults.py
  * and configs/cifar10/*.yaml): SGD lr 0.03, momentum 0.9, Nesterov, weight decay 5e-4, no LR
  * schedule, EMA 0.999, 250k iterations, eval every 500, median of the last 20 evaluations.
  */
@@ -13,16 +18,16 @@ export const trainerOptions = {
   unlabeledRatio: option(z.number().int().positive(), 2, 'unlabeled images per labeled image per step, μ (DASO CIFAR: 2)'),
   lr: option(z.number().positive(), 0.03, 'SGD learning rate, constant (DASO applies no schedule)'),
   momentum: option(z.number().min(0).lt(1), 0.9, 'SGD momentum'),
-  nesterov: option(z.boolean(), true, 'Nesterov momentum'),
+  nesterov: option(z.boolean(), true, 'Nesterov momentum (--no-nesterov turns it off)'),
   weightDecay: option(z.number().min(0), 5e-4, 'L2 weight decay on all parameters (PyTorch SGD form)'),
   emaDecay: option(z.number().min(0).lt(1), 0.999, 'EMA decay cap; decay at step t is min(1 − 1/(t+1), cap)'),
   selection: option(
-    z.enum(['median-last-20', 'last', 'best-val']),
+    z.enum(SELECTION_RULES),
     'median-last-20',
-    'how the reported test number is picked (never best-on-test)',
+    `how the reported test number is picked, never best-on-test: ${SELECTION_RULES.join(' | ')}`,
     '<rule>',
   ),
   checkpointEvery: option(z.number().int().positive(), 500, 'write a checkpoint every K iterations (and at the end)'),
   plWindow: option(z.number().int().positive(), 500, 'pseudo-label quality window in steps (DASO DistributionLogger: 500)'),
-  progress: option(z.enum(['auto', 'bar', 'lines', 'none']), 'auto', 'progress display: bar on a TTY, plain lines otherwise', '<mode>'),
+  progress: option(z.enum(PROGRESS_MODES), 'auto', `progress display: ${PROGRESS_MODES.join(' | ')} (auto: a bar on a TTY, plain lines otherwise)`, '<mode>'),
 } as const;

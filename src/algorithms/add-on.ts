@@ -1,0 +1,156 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { AlgorithmState, StepContext, StepPseudoLabels, TrainBatch } from './algorithm.js';
+
+/**
+ * Extension points an add-on may claim for itself alone. Two add-ons (or an add-on and the
+ * labeled loss) claiming the same one are refused at config time: logits are adjusted once
+ * (adjusting twice double-counts the prior, as a post-hoc adjustment of a Balanced-Softmax model).
+ */
+export const EXCLUSIVE_POINTS = ['labeled-logits', 'unlabeled-logits'] as const;
+export type ExclusivePoint = (typeof EXCLUSIVE_POINTS)[number];
+
+/**
+ * What the unlabeled extension points see of one step; every tensor is borrowed. A fresh object
+ * per step: an add-on that shares work between its points keys it by this object (a WeakMap), so
+ * it can never read another step's values (USB's DASO hook reads the previous batch's).
+ */
+export interface UnlabeledView {
+  readonly step: number;
+  readonly iterations: number;
+  /** [B_u] positions in the unlabeled split (per-sample state). */
+  readonly unlabeledPositions: Int32Array;
+  /** The base learner's pseudo-label distribution before any add-on [B_u, C], no gradient. */
+  readonly probs: tf.Tensor2D;
+  /** Student features of the weak views [B_u, D] (gradient flows). */
+  readonly featuresWeak: tf.Tensor2D;
+  /** Student features of the strong views [B_u, D] (gradient flows). */
+  readonly featuresStrong: tf.Tensor2D;
+  /** Student logits of the strong views [B_u, C] (gradient flows). */
+  readonly logitsStrong: tf.Tensor2D;
+}
+
+/** What the logit points see: the step and the run's length. */
+export interface LogitContext {
+  readonly step: number;
+  readonly iterations: number;
+}
+
+/**
+ * An add-on to a base learner that makes pseudo-labels (DASO, later LA, ABC, DARP, ...): named,
+ * typed extension points instead of a subclass. Every point is optional; the base learner calls
+ * them in this order each step, add-ons in their declared (`--with`) order:
+ * 1. `prepare` (outside the gradient tape);
+ * 2. `adjustLabeledLogits` before the labeled loss, `adjustUnlabeledLogits` on the weak logits
+ *    before the pseudo-label distribution is formed;
+ * 3. `transformTarget`: each add-on maps the previous target distribution to its own;
+ * 4. `lossTerms`: extra weighted loss terms, added to the total;
+ * 5. `pseudoLabelSources`: named pseudo-labels for the quality report;
+ * 6. `afterStep` on the read-back pseudo-labels; `state`/`restore` checkpoint what it keeps.
+ * Tensors returned from points 2-5 are owned by the step's tape scope.
+ */
+export interface AddOn {
+  readonly name: string;
+  /** Names of the pseudo-label sources this add-on contributes (the report lists them). */
+  readonly sources?: readonly string[];
+  prepare?(batch: TrainBatch, ctx: StepContext): void;
+  adjustLabeledLogits?(logits: tf.Tensor2D, ctx: LogitContext): tf.Tensor2D;
+  adjustUnlabeledLogits?(logits: tf.Tensor2D, ctx: LogitContext): tf.Tensor2D;
+  /** @param target [B_u, C] probabilities (no gradient); returns [B_u, C] probabilities. */
+  transformTarget?(target: tf.Tensor2D, view: UnlabeledView): tf.Tensor2D;
+  lossTerms?(view: UnlabeledView): Readonly<Record<string, tf.Scalar>>;
+  /** [B_u] int32 per named source; a source may be missing on a step (DASO during warm-up). */
+  pseudoLabelSources?(view: UnlabeledView): Readonly<Record<string, tf.Tensor1D>>;
+  afterStep?(pseudoLabels: StepPseudoLabels, ctx: StepContext): void;
+  state?(): AlgorithmState;
+  restore?(state: AlgorithmState): void;
+  dispose?(): void;
+}
+
+/** Add-ons applied in order, as one object with the same points; what a base learner holds. */
+export interface AddOnChain {
+  readonly names: readonly string[];
+  prepare(batch: TrainBatch, ctx: StepContext): void;
+  adjustLabeledLogits(logits: tf.Tensor2D, ctx: LogitContext): tf.Tensor2D;
+  adjustUnlabeledLogits(logits: tf.Tensor2D, ctx: LogitContext): tf.Tensor2D;
+  transformTarget(target: tf.Tensor2D, view: UnlabeledView): tf.Tensor2D;
+  lossTerms(view: UnlabeledView): Record<string, tf.Scalar>;
+  pseudoLabelSources(view: UnlabeledView): Record<string, tf.Tensor1D>;
+  afterStep(pseudoLabels: StepPseudoLabels, ctx: StepContext): void;
+  /** Each add-on's state under `<name>/`: state keys of different add-ons cannot collide. */
+  state(): AlgorithmState;
+  restore(state: AlgorithmState): void;
+  dispose(): void;
+}
+
+/** Source names a base learner produces itself; an add-on may not reuse them. */
+const BASE_SOURCES = new Set(['final', 'linear']);
+
+/**
+ * Composes add-ons in the given order. Loss-term and source names must be unique across the
+ * chain (a clash is a programming error, thrown at the step that shows it).
+ */
+export function composeAddOns(addOns: readonly AddOn[]): AddOnChain {
+  const names = addOns.map((a) => a.name);
+  if (new Set(names).size !== names.length) throw new Error(`composeAddOns: an add-on appears twice in [${names.join(', ')}]`);
+  const merge = <T>(what: string, parts: Array<[string, Readonly<Record<string, T>>]>, reserved: ReadonlySet<string>): Record<string, T> => {
+    const out: Record<string, T> = {};
+    for (const [owner, part] of parts) {
+      for (const [key, value] of Object.entries(part)) {
+        if (key in out || reserved.has(key)) throw new Error(`composeAddOns: ${owner} adds ${what} '${key}', which is already taken`);
+        out[key] = value;
+      }
+    }
+    return out;
+  };
+  return {
+    names,
+    prepare(batch, ctx) {
+      for (const a of addOns) a.prepare?.(batch, ctx);
+    },
+    adjustLabeledLogits(logits, ctx) {
+      return addOns.reduce((z, a) => (a.adjustLabeledLogits ? a.adjustLabeledLogits(z, ctx) : z), logits);
+    },
+    adjustUnlabeledLogits(logits, ctx) {
+      return addOns.reduce((z, a) => (a.adjustUnlabeledLogits ? a.adjustUnlabeledLogits(z, ctx) : z), logits);
+    },
+    transformTarget(target, view) {
+      return addOns.reduce((t, a) => (a.transformTarget ? a.transformTarget(t, view) : t), target);
+    },
+    lossTerms(view) {
+      const parts = addOns.filter((a) => a.lossTerms).map((a): [string, Readonly<Record<string, tf.Scalar>>] => [a.name, a.lossTerms!(view)]);
+      return merge('loss term', parts, new Set(['lossLabeled', 'lossUnlabeled', 'maskRate']));
+    },
+    pseudoLabelSources(view) {
+      const parts = addOns
+        .filter((a) => a.pseudoLabelSources)
+        .map((a): [string, Readonly<Record<string, tf.Tensor1D>>] => [a.name, a.pseudoLabelSources!(view)]);
+      return merge('pseudo-label source', parts, BASE_SOURCES);
+    },
+    afterStep(pseudoLabels, ctx) {
+      for (const a of addOns) a.afterStep?.(pseudoLabels, ctx);
+    },
+    state() {
+      const json: Record<string, unknown> = {};
+      const arrays: Record<string, Float32Array | Int32Array> = {};
+      for (const a of addOns) {
+        const s = a.state?.();
+        if (!s) continue;
+        json[a.name] = s.json;
+        for (const [k, v] of Object.entries(s.arrays)) arrays[`${a.name}/${k}`] = v;
+      }
+      return { json, arrays };
+    },
+    restore(state) {
+      for (const a of addOns) {
+        if (!a.restore) continue;
+        const prefix = `${a.name}/`;
+        const arrays: Record<string, Float32Array | Int32Array> = {};
+        for (const [k, v] of Object.entries(state.arrays)) if (k.startsWith(prefix)) arrays[k.slice(prefix.length)] = v;
+        a.restore({ json: (state.json[a.name] ?? {}) as Record<string, unknown>, arrays });
+      }
+    },
+    dispose() {
+      for (const a of addOns) a.dispose?.();
+    },
+  };
+}

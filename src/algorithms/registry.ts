@@ -1,0 +1,196 @@
+import { UserError } from '../errors.js';
+import type { OptionSection, OptionSpec } from '../options/option-spec.js';
+import type { Algorithm } from './algorithm.js';
+import { composeAddOns, type ExclusivePoint } from './add-on.js';
+import type { AddOnEntry, ChartMarker, DataFacts, LearnerEntry, MethodEntry, RunContext } from './method.js';
+
+/** A run's method: one base learner and its add-ons in order. */
+export interface Composition {
+  readonly algorithm: string;
+  readonly with: readonly string[];
+}
+
+/** What claims an exclusive extension point besides add-ons (the labeled loss). */
+export interface SlotClaim {
+  readonly owner: string;
+  readonly point: ExclusivePoint;
+}
+
+type Values = Record<string, unknown>;
+
+/**
+ * The list of methods and what derives from it: which names `ssl run` accepts, which option
+ * sections a composition reads, composition rules, data-dependent values, chart markers, and the
+ * algorithm itself. Built from the list in src/algorithms/index.ts; `register` adds a method at
+ * run time (a plugin, a test) through the same checks.
+ */
+export class MethodRegistry {
+  private readonly entries = new Map<string, MethodEntry>();
+  /** Which spec object owns each option key: two methods may share a section, never a key. */
+  private readonly keyOwners = new Map<string, { spec: OptionSpec<unknown>; method: string }>();
+
+  constructor(entries: readonly MethodEntry[] = []) {
+    for (const e of entries) this.register(e);
+  }
+
+  /** Adds a method; throws on a duplicate name or an option key another method declares differently. */
+  register(entry: MethodEntry): void {
+    if (this.entries.has(entry.name)) throw new Error(`MethodRegistry: '${entry.name}' is already registered`);
+    if (!/^[a-z][a-z0-9-]*$/.test(entry.name)) throw new Error(`MethodRegistry: name '${entry.name}' must be lower-case kebab-case`);
+    for (const section of entry.sections) {
+      for (const [key, spec] of Object.entries(section)) {
+        const owner = this.keyOwners.get(key);
+        if (owner && owner.spec !== spec) {
+          throw new Error(`MethodRegistry: option '${key}' of '${entry.name}' is already declared by '${owner.method}'; share the section object or rename the key`);
+        }
+      }
+    }
+    for (const section of entry.sections) for (const [key, spec] of Object.entries(section)) if (!this.keyOwners.has(key)) this.keyOwners.set(key, { spec, method: entry.name });
+    this.entries.set(entry.name, entry);
+  }
+
+  /** Every method, in registration order. */
+  all(): readonly MethodEntry[] {
+    return [...this.entries.values()];
+  }
+
+  names(): string[] {
+    return [...this.entries.keys()];
+  }
+
+  get(name: string): MethodEntry | undefined {
+    return this.entries.get(name);
+  }
+
+  learner(name: string): LearnerEntry {
+    const e = this.entries.get(name);
+    if (!e || e.kind === 'add-on') {
+      throw new UserError('algorithm', `'${name}' is not a base learner`, `Use one of: ${this.learnerNames().join(', ')}.`);
+    }
+    return e;
+  }
+
+  addOn(name: string): AddOnEntry {
+    const e = this.entries.get(name);
+    if (!e || e.kind !== 'add-on') {
+      const known = this.all().filter((m) => m.kind === 'add-on').map((m) => m.name);
+      throw new UserError('--with', `'${name}' is not an add-on`, `Use one of: ${known.join(', ')} (ssl run --list).`);
+    }
+    return e;
+  }
+
+  learnerNames(): string[] {
+    return this.all().filter((e) => e.kind !== 'add-on').map((e) => e.name);
+  }
+
+  /**
+   * What `ssl run <name> --with a --with b` means: a base learner with the listed add-ons, or an
+   * add-on's name, which stands for its default base learner with that add-on first.
+   */
+  compositionOf(name: string, addOns: readonly string[] = []): Composition {
+    const entry = this.entries.get(name);
+    if (!entry) {
+      throw new UserError('algorithm', `unknown method '${name}'`, `Use one of: ${this.names().join(', ')} (ssl run --list describes each).`);
+    }
+    return entry.kind === 'add-on' ? { algorithm: entry.defaultBase, with: [name, ...addOns] } : { algorithm: name, with: [...addOns] };
+  }
+
+  /**
+   * Refuses a composition that cannot run, before any work: an unknown name, an add-on twice, an
+   * add-on on a learner without pseudo-labels, two owners of one exclusive point.
+   */
+  assertComposable(c: Composition, slotClaims: readonly SlotClaim[] = []): void {
+    const base = this.learner(c.algorithm);
+    const owners = new Map<ExclusivePoint, string>(slotClaims.map((s) => [s.point, s.owner]));
+    const seen = new Set<string>();
+    for (const name of c.with) {
+      const addOn = this.addOn(name);
+      if (seen.has(name)) throw new UserError('--with', `'${name}' is given twice`, 'Give each add-on once.');
+      seen.add(name);
+      if (base.kind !== 'base') {
+        throw new UserError('--with', `${name} cannot be added to ${base.name}: it works on pseudo-labels, and ${base.name} makes none`, `Use a semi-supervised base learner: ${this.learnerNames().filter((n) => this.learner(n).kind === 'base').join(', ')}.`);
+      }
+      for (const point of addOn.claims ?? []) {
+        const other = owners.get(point);
+        if (other) {
+          throw new UserError('--with', `${other} and ${name} both adjust the ${point} (${point} may be adjusted once)`, `Drop one of them.`);
+        }
+        owners.set(point, name);
+      }
+    }
+  }
+
+  /** The entries of a composition, base first, add-ons in order. */
+  entriesOf(c: Composition): MethodEntry[] {
+    return [this.learner(c.algorithm), ...c.with.map((n) => this.addOn(n))];
+  }
+
+  /** The option sections a composition reads. */
+  sectionsOf(c: Composition): OptionSection[] {
+    return unique(this.entriesOf(c).flatMap((e) => [...e.sections]));
+  }
+
+  /** Every method's option sections. */
+  allSections(): OptionSection[] {
+    return unique(this.all().flatMap((e) => [...e.sections]));
+  }
+
+  /** Names of the methods that read an option key (for `[daso only]` in --help). */
+  ownersOf(key: string): string[] {
+    return this.all().filter((e) => e.sections.some((s) => key in s)).map((e) => e.name);
+  }
+
+  /** The config with each method's data-dependent values filled in (DASO's T_dist 'auto'). */
+  resolveValues<C extends Composition>(config: C, data: DataFacts): C {
+    let out: C = config;
+    for (const e of this.entriesOf(config)) {
+      if (!e.resolve) continue;
+      const resolve = e.resolve as (v: Values, d: DataFacts) => Values;
+      out = { ...out, ...resolve(valuesOf(e, out), data) };
+    }
+    return out;
+  }
+
+  /** Markers every method of the composition draws on the learning curves. */
+  chartMarkers(config: Composition): ChartMarker[] {
+    return this.entriesOf(config).flatMap((e) => (e.chartMarkers ? (e.chartMarkers as (v: Values) => readonly ChartMarker[])(valuesOf(e, config)) : []));
+  }
+
+  /**
+   * Builds the algorithm of a composition: each add-on from its own values, in order, then the
+   * base learner around their chain. Data-dependent values are resolved first.
+   */
+  createAlgorithm(config: Composition & DataFactsSource, ctx: RunContext): Algorithm {
+    const resolved = this.resolveValues(config, { numClasses: ctx.numClasses, gammaL: config.gammaL, gammaU: config.gammaU, iterations: ctx.iterations });
+    const base = this.learner(resolved.algorithm);
+    const addOns = resolved.with.map((n) => {
+      const e = this.addOn(n);
+      return (e.create as (v: Values, c: RunContext) => ReturnType<AddOnEntry['create']>)(valuesOf(e, resolved), ctx);
+    });
+    const create = base.create as (v: Values, c: RunContext, a: ReturnType<typeof composeAddOns>) => Algorithm;
+    return create(valuesOf(base, resolved), ctx, composeAddOns(addOns));
+  }
+}
+
+/** The config values resolve steps read besides the method's own. */
+interface DataFactsSource {
+  readonly gammaL: number;
+  readonly gammaU: number;
+}
+
+/** The values of an entry's own sections, picked from a config. */
+function valuesOf(entry: MethodEntry, config: object): Values {
+  const out: Values = {};
+  const source = config as Values;
+  for (const section of entry.sections) {
+    for (const key of Object.keys(section)) {
+      if (!(key in source)) throw new Error(`MethodRegistry: ${entry.name} option '${key}' is missing from the config`);
+      out[key] = source[key];
+    }
+  }
+  return out;
+}
+
+function unique<T>(items: readonly T[]): T[] {
+  return [...new Set(items)];
+}

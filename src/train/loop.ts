@@ -1,0 +1,149 @@
+import type { RunConfig } from '../config/run-config.js';
+import type { Dataset } from '../data/image-set.js';
+import type { LongTailSplit } from '../data/longtail.js';
+import { createLabeledSampler } from '../data/samplers.js';
+import type { StepPseudoLabels } from '../algorithms/algorithm.js';
+import { createSslBatchStream } from '../pipeline/index.js';
+import { PseudoLabelTracker, type PseudoLabelWindow, type PseudoLabelObservation } from '../eval/pseudo-label-tracker.js';
+import type { EvalRecord } from '../report/select-reported.js';
+import type { EventLog } from '../events/event-log.js';
+import { evaluateModel } from './evaluate.js';
+import type { Checkpoint } from './checkpoint.js';
+import { restoreRunCheckpoint, writeRunCheckpoint } from './run-checkpoint.js';
+import { TrainingInterrupted } from './interrupted.js';
+import { trainStep, type TrainingState } from './training-state.js';
+import type { Progress } from './progress.js';
+
+/** Everything the training loop needs, assembled by the composition root (src/run). */
+export interface TrainerSetup {
+  readonly config: RunConfig;
+  /** Built for this config; borrowed (the caller disposes it). */
+  readonly state: TrainingState;
+  readonly dataset: Dataset;
+  readonly split: LongTailSplit;
+  readonly runDir: string;
+  readonly events: EventLog;
+  readonly progress: Progress;
+  /** A checkpoint to continue from (validated against the config by the caller). */
+  readonly resume?: Checkpoint;
+  /** When aborted, the loop finishes the current step, writes a checkpoint and throws TrainingInterrupted. */
+  readonly stop?: AbortSignal;
+  /** Called after every completed step (tests use it to interrupt a run). */
+  readonly onStep?: (step: number) => void;
+}
+
+/** What a finished training run hands to the report. */
+export interface TrainResult {
+  /** Completed steps. */
+  readonly steps: number;
+  readonly evaluations: EvalRecord[];
+  readonly pseudoLabelWindows: PseudoLabelWindow[];
+  /** Training seconds, resumed segments included. */
+  readonly seconds: number;
+  /** ECE of the last test evaluation. */
+  readonly testEce?: number;
+}
+
+/**
+ * The training loop: pull a batch, train one step, track pseudo-label quality; evaluate the EMA
+ * model every `evalEvery` steps on validation and test; checkpoint atomically every
+ * `checkpointEvery` steps, at the end, and when `stop` is aborted.
+ */
+export async function train(setup: TrainerSetup): Promise<TrainResult> {
+  const { config, state, dataset, split, events, progress } = setup;
+  let tracker = new PseudoLabelTracker(dataset.numClasses, config.plWindow);
+  const evaluations: EvalRecord[] = [];
+  const windows: PseudoLabelWindow[] = [];
+  let startStep = 0;
+  let priorSeconds = 0;
+  if (setup.resume) {
+    const restored = restoreRunCheckpoint(setup.resume, state);
+    startStep = restored.step;
+    priorSeconds = restored.seconds;
+    evaluations.push(...restored.evaluations);
+    windows.push(...restored.windows);
+    tracker = restored.tracker;
+  }
+
+  const labeledLabels = Int32Array.from(split.labeled, (i) => dataset.train.labels[i]);
+  const unlabeled = state.algorithm.usesUnlabeled;
+  const source = createSslBatchStream({
+    train: dataset.train,
+    labeledIdx: split.labeled,
+    unlabeledIdx: split.unlabeled,
+    labeledBatch: config.labeledBatch,
+    unlabeledBatch: unlabeled ? config.labeledBatch * config.unlabeledRatio : 0,
+    labeledSampler: createLabeledSampler(config.sampler, labeledLabels, config.seed),
+    seed: config.seed,
+    startStep,
+    prefetch: config.prefetch,
+    workers: config.workers,
+    augment: { padding: 4, strong: unlabeled },
+  });
+
+  const started = Date.now();
+  const seconds = (): number => priorSeconds + (Date.now() - started) / 1000;
+  let lastTestEce: number | undefined;
+  let rateStart = Date.now();
+  let rateSteps = 0;
+  let step = startStep;
+  try {
+    for (; step < config.iterations; step++) {
+      const batch = await source.next();
+      const { terms, pseudoLabels } = trainStep(state, batch, step);
+      if (pseudoLabels) {
+        const window = tracker.recordStep(observations(pseudoLabels, batch.unlabeledLabels));
+        if (window) {
+          windows.push(window);
+          events.append({ type: 'pseudo-labels', step: step + 1, window });
+        }
+      }
+      rateSteps++;
+      const itPerSec = rateSteps / Math.max(1e-3, (Date.now() - rateStart) / 1000);
+      if ((step + 1) % 50 === 0) {
+        events.append({ type: 'train', step: step + 1, itPerSec, ...terms });
+        rateStart = Date.now();
+        rateSteps = 0;
+      }
+      progress.update({ step, total: config.iterations, itPerSec, terms });
+
+      if ((step + 1) % config.evalEvery === 0 || step + 1 === config.iterations) {
+        const record = evaluateModel(state.ema.model, dataset, split, step + 1);
+        lastTestEce = record.ece;
+        evaluations.push({ step: record.step, val: record.val, test: record.test });
+        events.append({
+          type: 'eval',
+          step: step + 1,
+          test: { top1: record.test.top1, balancedAccuracy: record.test.balancedAccuracy, geometricMeanRecall: record.test.geometricMeanRecall, perClassAccuracy: record.test.perClassAccuracy },
+          ...(record.val ? { val: { top1: record.val.top1, balancedAccuracy: record.val.balancedAccuracy } } : {}),
+        });
+        progress.message(
+          `eval @${step + 1}: test top-1 ${(record.test.top1 * 100).toFixed(2)}%  balanced ${(record.test.balancedAccuracy * 100).toFixed(2)}%` +
+            (record.val ? `  val balanced ${(record.val.balancedAccuracy * 100).toFixed(2)}%` : ''),
+        );
+      }
+      const stopping = setup.stop?.aborted === true;
+      if ((step + 1) % config.checkpointEvery === 0 || step + 1 === config.iterations || stopping) {
+        await writeRunCheckpoint(setup.runDir, config, state, { step: step + 1, seconds: seconds(), tracker, evaluations, windows });
+        events.append({ type: 'checkpoint', step: step + 1 });
+      }
+      setup.onStep?.(step);
+      if (stopping) throw new TrainingInterrupted(step + 1, setup.runDir);
+    }
+    const partial = tracker.flush();
+    if (partial && partial.endStep > (windows.at(-1)?.endStep ?? 0)) windows.push(partial);
+    return { steps: step, evaluations, pseudoLabelWindows: windows, seconds: seconds(), testEce: lastTestEce };
+  } finally {
+    progress.done();
+    await source.close();
+  }
+}
+
+/** The tracker's view of a step: `final` with its confidence mask, every other source as is. */
+function observations(pl: StepPseudoLabels, groundTruth: Int32Array): Record<string, PseudoLabelObservation> {
+  const out: Record<string, PseudoLabelObservation> = {};
+  for (const [name, labels] of Object.entries(pl.sources)) {
+    out[name] = name === 'final' ? { pseudoLabels: labels, groundTruth, confident: pl.confident } : { pseudoLabels: labels, groundTruth };
+  }
+  return out;
+}

@@ -1,0 +1,141 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { RunConfig } from '../config/run-config.js';
+import { createModel, EmaModel, type NetName } from '../models/index.js';
+import type { Classifier } from '../models/model.js';
+import type { Algorithm, StepLoss, StepPseudoLabels, TrainBatch } from '../algorithms/algorithm.js';
+import { sgdUpdate } from '../ops/sgd.js';
+import { toInputTensor, type SslBatch } from '../pipeline/index.js';
+
+/** Shape and normalisation of the images a training state is built for. */
+export interface InputSpec {
+  readonly numClasses: number;
+  readonly inputChannels: number;
+  readonly mean: readonly number[];
+  readonly std: readonly number[];
+}
+
+/** Model, EMA model, optimizer state and algorithm of a run; `dispose()` frees their tensors. */
+export interface TrainingState {
+  readonly config: RunConfig;
+  readonly input: InputSpec;
+  readonly model: Classifier;
+  readonly ema: EmaModel;
+  readonly params: tf.Variable[];
+  readonly velocity: tf.Variable[];
+  readonly algorithm: Algorithm;
+  dispose(): void;
+}
+
+/**
+ * Builds what a training step needs, seeded by `config.seed`. `makeAlgorithm` gets the model's
+ * feature width (the composition root builds the algorithm from the registry); the state owns
+ * the algorithm it returns.
+ */
+export function createTrainingState(config: RunConfig, input: InputSpec, makeAlgorithm: (model: { readonly featureDim: number }) => Algorithm): TrainingState {
+  const build = (): Classifier =>
+    createModel(config.net as NetName, { numClasses: input.numClasses, inputChannels: input.inputChannels, seed: config.seed });
+  const model = build();
+  const ema = new EmaModel(model, build, config.emaDecay);
+  const params = model.params.map((p) => p.variable);
+  // tf.variable copies its initial value: free the zeros it was made from.
+  const velocity = params.map((p) => tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
+  let algorithm: Algorithm;
+  try {
+    algorithm = makeAlgorithm(model);
+  } catch (err) {
+    ema.dispose();
+    model.dispose();
+    velocity.forEach((v) => v.dispose());
+    throw err;
+  }
+  return {
+    config,
+    input,
+    model,
+    ema,
+    params,
+    velocity,
+    algorithm,
+    dispose() {
+      algorithm.dispose();
+      ema.dispose();
+      model.dispose();
+      velocity.forEach((v) => v.dispose());
+    },
+  };
+}
+
+/** What one step hands back: logged scalars and, for learners that make them, pseudo-labels. */
+export interface StepResult {
+  readonly terms: Record<string, number>;
+  readonly pseudoLabels?: StepPseudoLabels;
+}
+
+/**
+ * One optimisation step of the trainer (what `ssl bench` times): batch tensors, `prepare`, loss and
+ * gradients in one tape, SGD, EMA update, pseudo-labels read back, `afterStep`. Every tensor it
+ * makes is freed before it returns.
+ */
+export function trainStep(state: TrainingState, batch: SslBatch, step: number): StepResult {
+  const { model, ema, params, velocity, algorithm, config, input: dataset } = state;
+  const { height: h, width: w, channels: c } = batch;
+  const nl = batch.labeledLabels.length;
+  const nu = batch.unlabeledLabels.length;
+  const tensors: TrainBatch = {
+    labeledImages: toInputTensor(batch.labeledImages, nl, h, w, c, dataset.mean, dataset.std),
+    labeledLabels: tf.tensor1d(batch.labeledLabels, 'int32'),
+    weakImages: toInputTensor(batch.weakImages, nu, h, w, c, dataset.mean, dataset.std),
+    strongImages: toInputTensor(batch.strongImages, batch.strongImages.length > 0 ? nu : 0, h, w, c, dataset.mean, dataset.std),
+    unlabeledPositions: batch.unlabeledPositions,
+  };
+  const ctx = { step, iterations: config.iterations, model, ema: ema.model };
+  let out: StepLoss | undefined;
+  try {
+    algorithm.prepare(tensors, ctx);
+    const { value, grads } = tf.variableGrads(() => {
+      out = algorithm.loss(tensors, ctx);
+      keepAll(out);
+      return out.total;
+    }, params);
+    sgdUpdate(
+      params,
+      params.map((p) => grads[p.name]),
+      velocity,
+      { lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay, nesterov: config.nesterov },
+    );
+    value.dispose();
+    tf.dispose(grads);
+    ema.update(model, step);
+    const loss = out as StepLoss | undefined;
+    if (!loss) throw new Error('trainStep: the algorithm returned no loss');
+    const terms: Record<string, number> = {};
+    for (const [k, t] of Object.entries(loss.terms)) terms[k] = (t.dataSync() as Float32Array)[0];
+    const pseudoLabels = loss.pseudoLabels ? readPseudoLabels(loss.pseudoLabels) : undefined;
+    algorithm.afterStep(pseudoLabels, ctx);
+    return { terms, pseudoLabels };
+  } finally {
+    if (out) disposeAll(out);
+    tf.dispose(tensors as unknown as tf.TensorContainer);
+  }
+}
+
+function readPseudoLabels(pl: NonNullable<StepLoss['pseudoLabels']>): StepPseudoLabels {
+  const sources: Record<string, Int32Array> = {};
+  for (const [name, t] of Object.entries(pl.sources)) sources[name] = Int32Array.from(t.dataSync());
+  const mask = pl.mask.dataSync() as Float32Array;
+  return { sources, confident: Uint8Array.from(mask, (m) => (m > 0 ? 1 : 0)) };
+}
+
+function stepTensors(out: StepLoss): tf.Tensor[] {
+  const pl = out.pseudoLabels;
+  return [out.total, ...Object.values(out.terms), ...(pl ? [...Object.values(pl.sources), pl.mask] : [])];
+}
+
+function keepAll(out: StepLoss): void {
+  for (const t of stepTensors(out)) tf.keep(t);
+}
+
+function disposeAll(out: StepLoss): void {
+  // `total` is also returned from the tape, which disposes its own copy; dispose is idempotent.
+  for (const t of new Set(stepTensors(out))) t.dispose();
+}
