@@ -1,6 +1,6 @@
 /**
  * One uint8 image in HWC order (0..255), as augmentation sees it. Augmentation is plain typed-array
- * code without tfjs so that it runs in worker threads (DESIGN.md, "Data stays uint8").
+ * code without tfjs so that it runs in worker threads (docs/ARCHITECTURE.md, "Data stays uint8").
  */
 export interface ImageDims {
   readonly height: number;

@@ -1,6 +1,6 @@
 /**
  * RandAugment as FixMatch/DASO use it (ytaek-oh/daso `lib/dataset/transform/randaugment.py`,
- * pool "FixMatch" in `transformation.py`; REFERENCES §4): 2 ops drawn WITH replacement from the
+ * pool "FixMatch" in `transformation.py`; docs/methods.md §4): 2 ops drawn WITH replacement from the
  * 14-op pool, each applied when u <= 0.5 (u uniform in [0,1)), with level uniform in 1..9
  * (`np.random.randint(1, 10)`); float magnitude = level/10·max + bias, integer magnitude =
  * int(level/10·max) + bias; rotate, shear and translate take a random sign. Cutout is separate

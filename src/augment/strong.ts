@@ -1,5 +1,5 @@
 /**
- * FixMatch/DASO strong augmentation (REFERENCES §4): the weak augmentation, then RandAugment, then
+ * FixMatch/DASO strong augmentation (docs/methods.md §4): the weak augmentation, then RandAugment, then
  * ALWAYS Cutout (official `Augmentation(strong_aug=True, ra_first=True)` in ytaek-oh/daso
  * `lib/dataset/transform/transforms.py`).
  */

@@ -1,5 +1,5 @@
 /**
- * FixMatch's weak augmentation (REFERENCES §4): horizontal flip with p = 0.5, then reflect-pad by
+ * FixMatch's weak augmentation (docs/methods.md §4): horizontal flip with p = 0.5, then reflect-pad by
  * `padding` pixels and crop a random window of the original size (torchvision
  * `RandomHorizontalFlip` + `RandomCrop(size, padding, padding_mode="reflect")`).
  */

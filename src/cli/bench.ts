@@ -4,6 +4,7 @@ import { BACKEND_CHOICES } from '../backend/select.js';
 import { modelOptions, runtimeOptions } from '../options/run-options.js';
 import { kebabCase, type OptionSpec } from '../options/option-spec.js';
 import { BENCH_STEPS, type BenchStep } from '../bench/our-runner.js';
+import { DEFAULT_METHOD } from '../algorithms/index.js';
 import { formatReport } from '../bench/report.js';
 import { BENCH_DEFAULTS, runBench, type BenchBackend, type BenchDeps, type BenchOptions } from '../bench/run-bench.js';
 import { PYTORCH_MALLOC, type PyTorchMalloc } from '../bench/torch-reference.js';
@@ -81,7 +82,7 @@ export function createBenchCommand(output: CliOutput = processOutput, deps?: Ben
   const cmd = new Command('bench')
     .description('time the training step per backend, interleaved with the same net and step in PyTorch')
     .option('--net <name>', `${modelOptions.net.describe} (default: ${modelOptions.net.default})`)
-    .option('--step <kind>', `training step: fixmatch (64 + 128 weak + 128 strong images) or supervised (64 labeled)`, 'fixmatch')
+    .option('--step <method>', `the training step of one of: ${BENCH_STEPS.join(', ')} (an SSL learner: 64 labeled + 128 weak + 128 strong images; supervised: 64 labeled)`, DEFAULT_METHOD)
     .option('--backend <name>', `tfjs backend: ${BENCH_BACKENDS.join(', ')} (all = every installed one)`, 'auto')
     .option('--steps <n>', `timed steps per round (default ${BENCH_DEFAULTS.steps}; 1 on cpu/wasm)`, String(BENCH_DEFAULTS.steps))
     .option('--rounds <n>', `interleaved rounds; the median is reported (default ${BENCH_DEFAULTS.rounds}; 1 on cpu/wasm)`, String(BENCH_DEFAULTS.rounds))

@@ -48,7 +48,7 @@ function namedComposition(cmd: Command): Composition | undefined {
 
 /** The `ssl run --list` table: every method, then the labeled-loss and sampler slots. */
 export function formatMethodList(): string {
-  const rows = registry.all().map((e) => [e.name, e.kind === 'add-on' ? `add-on (ssl run ${e.name} = ${e.defaultBase} + ${e.name})` : e.kind === 'base' ? 'base learner' : 'supervised', e.summary, e.paper]);
+  const rows = registry.all().map((e) => [e.name, e.kind === 'add-on' ? `add-on (ssl run ${e.name} = ${e.defaultBase} + ${e.name})` : e.kind === 'base' ? 'base learner' : 'supervised learner', e.summary, e.paper]);
   const head = ['name', 'kind', 'summary', 'paper'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]): string => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ');

@@ -1,6 +1,6 @@
 /**
  * Images as they come from disk: uint8 NHWC (0..255) plus int32 labels. Data stays uint8 until a
- * batch tensor is formed (DESIGN.md); augmentation works on these arrays in worker threads.
+ * batch tensor is formed (docs/ARCHITECTURE.md); augmentation works on these arrays in worker threads.
  */
 export interface ImageSet {
   /** uint8, length count*height*width*channels, NHWC order. */

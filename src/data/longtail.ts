@@ -4,7 +4,7 @@ import { Rng, deriveSeed } from '../util/rng.js';
 /**
  * Long-tailed semi-supervised splits exactly as DASO's split code draws them
  * (ytaek-oh/daso `lib/dataset/utils.py`: `split_trainval`, `x_u_split`, `make_imbalance`,
- * `get_imb_num`; REFERENCES.md §1, §5).
+ * `get_imb_num`; docs/methods.md §1, §5).
  */
 
 /**

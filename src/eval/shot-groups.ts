@@ -1,5 +1,5 @@
 /**
- * Many / medium / few-shot class groups and their accuracies (REFERENCES §1).
+ * Many / medium / few-shot class groups and their accuracies (docs/methods.md §1).
  *
  * Rules, named in every report because the numbers depend on them:
  * - `count` (classifier-balancing `utils.py:shot_acc`, LADE, TADE): on the TRAINING labeled count

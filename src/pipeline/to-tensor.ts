@@ -1,5 +1,5 @@
 /**
- * The one place where uint8 images become a float tensor (DESIGN.md "Data stays uint8").
+ * The one place where uint8 images become a float tensor (docs/ARCHITECTURE.md, "Data stays uint8").
  */
 import * as tf from '@tensorflow/tfjs-core';
 

@@ -2,7 +2,7 @@
  * Comparison of two or more runs (e.g. FixMatch vs DASO on the same seed and schedule): a
  * markdown table of reported metrics, per-class pseudo-label recall / precision bars side by
  * side, and a call-out of tail-class pseudo-label recall — DASO's signature is higher tail recall
- * at similar precision (REFERENCES §6).
+ * at similar precision (docs/methods.md §6).
  */
 import { barChartSvg } from './charts.js';
 import { classLabels, pct, renderHtmlPage, tailClasses, type Chart } from './run-report.js';

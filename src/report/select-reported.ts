@@ -1,5 +1,5 @@
 /**
- * How the reported number is picked from a run's evaluations (REFERENCES §8: record it; never
+ * How the reported number is picked from a run's evaluations (docs/methods.md §8: record it; never
  * select on the test set).
  *
  * - `median-last-20` (DASO): each metric is the median over the last 20 evaluations (fewer if the

@@ -5,7 +5,7 @@ import { maskedPseudoLabelLoss } from '../../src/algorithms/fixmatch.js';
 
 beforeAll(useCpuBackend);
 
-describe('maskedPseudoLabelLoss (FixMatch unlabeled loss, REFERENCES §4)', () => {
+describe('maskedPseudoLabelLoss (FixMatch unlabeled loss, docs/methods.md §4)', () => {
   it('masks by max prob >= 0.95 and divides by the FULL unlabeled batch', () => {
     expectNoLeak(() => {
       const logitsStrong = tf.tensor2d([[2, 0], [0, 0], [1, 3]]);

@@ -35,7 +35,7 @@ function scripted(floats: number[], ints: number[]): Rng {
   } as unknown as Rng;
 }
 
-describe('magnitudes (REFERENCES §4)', () => {
+describe('magnitudes (docs/methods.md §4)', () => {
   it('pool has the 14 official ops in the official order', () => {
     expect(FIXMATCH_POOL.map((s) => s.name)).toEqual([
       'AutoContrast', 'Brightness', 'Color', 'Contrast', 'Equalize', 'Identity', 'Posterize',

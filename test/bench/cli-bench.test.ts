@@ -73,7 +73,7 @@ describe('ssl bench', () => {
     const output = { out: (t: string) => void (c.out += t), err: (t: string) => void (c.err += t) };
     const cmd = createBenchCommand(output).exitOverride().configureOutput({ writeOut: output.out, writeErr: output.err });
     await expect(cmd.parseAsync(['--help'], { from: 'user' })).rejects.toMatchObject({ code: 'commander.helpDisplayed' });
-    for (const flag of ['--net <name>', '--step <kind>', '--backend <name>', '--steps <n>', '--rounds <n>', '--warmup <n>', '--threads <n>', '--json', '--no-torch-reference', '--python <path>', '--pytorch-malloc <mode>']) {
+    for (const flag of ['--net <name>', '--step <method>', '--backend <name>', '--steps <n>', '--rounds <n>', '--warmup <n>', '--threads <n>', '--json', '--no-torch-reference', '--python <path>', '--pytorch-malloc <mode>']) {
       expect(c.out).toContain(flag);
     }
     expect(c.out).toContain('cnn-small, wrn-28-2, resnet-32');

@@ -46,7 +46,7 @@ describe('ssl CLI: help', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^name\s+kind\s+summary\s+paper/m);
     expect(r.out).toMatch(/^fixmatch\s+base learner\s+.*Sohn et al\., NeurIPS 2020$/m);
-    expect(r.out).toMatch(/^supervised\s+supervised\s+/m);
+    expect(r.out).toMatch(/^supervised\s+supervised learner\s+/m);
     expect(r.out).toMatch(/^daso\s+add-on \(ssl run daso = fixmatch \+ daso\)\s+.*Oh et al\., CVPR 2022$/m);
     expect(r.out).toMatch(/labeled losses \(--labeled-loss\): ce/);
   });

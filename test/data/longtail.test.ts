@@ -22,11 +22,11 @@ const base: LongTailSplitOptions = {
 };
 
 describe('longTailCounts', () => {
-  it('matches DASO get_imb_num for N_1=1500, gamma=100 (REFERENCES §5)', () => {
+  it('matches DASO get_imb_num for N_1=1500, gamma=100 (docs/methods.md §5)', () => {
     expect(longTailCounts(1500, 100, 10)).toEqual([1500, 899, 539, 323, 193, 116, 69, 41, 25, 15]);
   });
 
-  it('gives the totals of REFERENCES §1/§5', () => {
+  it('gives the totals of docs/methods.md §1/§5', () => {
     expect(sum(longTailCounts(1500, 100, 10))).toBe(3720);
     expect(sum(longTailCounts(500, 100, 10))).toBe(1236);
     expect(sum(longTailCounts(3000, 100, 10))).toBe(7443);

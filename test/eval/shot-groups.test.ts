@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { assignShotGroups, shotGroupAccuracy, shotGroups } from '../../src/eval/shot-groups.js';
 
-const dasoC10 = [1500, 899, 539, 323, 193, 116, 69, 41, 25, 15]; // REFERENCES §5, N_1 = 1500, γ = 100
+const dasoC10 = [1500, 899, 539, 323, 193, 116, 69, 41, 25, 15]; // docs/methods.md §5, N_1 = 1500, γ = 100
 
 describe('assignShotGroups', () => {
   it('count rule: many > 100, medium 20..100, few < 20 (boundaries inclusive as shot_acc)', () => {

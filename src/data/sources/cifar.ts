@@ -29,7 +29,7 @@ export const CIFAR100_CLASS_NAMES: readonly string[] = [
   'train', 'trout', 'tulip', 'turtle', 'wardrobe', 'whale', 'willow_tree', 'wolf', 'woman', 'worm',
 ];
 
-/** CIFAR-10 normalisation (REFERENCES.md §4; DASO `lib/dataset/transform/build.py`). */
+/** CIFAR-10 normalisation (docs/methods.md §4; DASO `lib/dataset/transform/build.py`). */
 export const CIFAR10_MEAN: readonly number[] = [0.4914, 0.4822, 0.4465];
 export const CIFAR10_STD: readonly number[] = [0.2471, 0.2435, 0.2616];
 /** CIFAR-100 normalisation as DASO's `build.py` has it (follows the official code, which trained the published numbers). */

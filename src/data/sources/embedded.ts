@@ -7,7 +7,7 @@ export const FASHION_MNIST_CLASS_NAMES: readonly string[] = [
   'T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot',
 ];
 
-/** Fashion-MNIST: 28x28x1, normalised with mean 0.2860, std 0.3530 (REFERENCES.md §4). */
+/** Fashion-MNIST: 28x28x1, normalised with mean 0.2860, std 0.3530 (docs/methods.md §4). */
 export const FASHION_MNIST_INFO: IdxDatasetInfo = {
   name: 'fashion-mnist',
   classNames: FASHION_MNIST_CLASS_NAMES,

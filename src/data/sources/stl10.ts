@@ -28,7 +28,7 @@ export const STL10_DEFAULT_SIZE = 32;
  * bilinear filter (as DASO's `transforms.Resize((32, 32))`).
  *
  * DASO resizes inside the augmentation, after a random crop of the 96-px image with 4-px reflect
- * padding; we resize once at load time (REFERENCES.md §4), so training crops pad 4 px at 32 px.
+ * padding; we resize once at load time (docs/methods.md §4), so training crops pad 4 px at 32 px.
  * Evaluation images (DASO: resize only) are identical.
  */
 export function parseStl10(xBytes: Uint8Array, yBytes: Uint8Array, xPath: string, yPath: string, size: number): ImageSet {
