@@ -428,9 +428,18 @@ Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
     const at::Tensor& x = tensorArg(info[0]);
     const at::Tensor& dy = tensorArg(info[1]);
     const std::vector<int64_t> s = intList(info[2]);
-    const ConvGeometry g = geometry(info, 3);
+    ConvGeometry g = geometry(info, 3);
     at::Tensor wShape = at::empty({s[3], s[2], s[0], s[1]}, x.options());
-    auto r = at::convolution_backward(nchwView(dy), nchwView(x), wShape, c10::nullopt, g.stride, g.padding,
+    at::Tensor src = nchwView(x);
+    // libtorch 1.13's weight-only convolution_backward corrupts the heap ("free(): invalid next
+    // size") for a strided 1x1 filter without padding. Such a conv only reads x[:, :, ::sh, ::sw]:
+    // take that view and run the stride-1 gradient, which is the same sum.
+    const bool strided1x1 = s[0] == 1 && s[1] == 1 && g.padding[0] == 0 && g.padding[1] == 0 && (g.stride[0] > 1 || g.stride[1] > 1);
+    if (strided1x1) {
+      src = src.slice(2, 0, c10::nullopt, g.stride[0]).slice(3, 0, c10::nullopt, g.stride[1]).contiguous(at::MemoryFormat::ChannelsLast);
+      g.stride = {1, 1};
+    }
+    auto r = at::convolution_backward(nchwView(dy), src, wShape, c10::nullopt, g.stride, g.padding,
                                       g.dilation, false, {0, 0}, g.groups, {false, true, false});
     return describe(info.Env(), std::get<1>(r).permute({2, 3, 1, 0}).contiguous());
   });

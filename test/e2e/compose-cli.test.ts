@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { main } from '../../src/cli/main.js';
@@ -53,6 +53,22 @@ describe('`ssl run daso` is `ssl run fixmatch --with daso`', () => {
     };
     expect(config('fixmatch-with-daso')).toEqual(config('daso'));
     expect(config('daso')).toMatchObject({ algorithm: 'fixmatch', with: ['daso'], dasoWarmup: 2, net: 'cnn-small', emaDecay: 0.99 });
+  });
+
+  it('a user preset may name the composition (`algorithm`, `with`) and the command then needs no method', async () => {
+    const outDir = mkdtempSync(path.join(tmpdir(), 'ssl-compose-preset-'));
+    const preset = path.join(outDir, 'mine.yaml');
+    writeFileSync(preset, 'algorithm: fixmatch\nwith: [daso]\nnet: cnn-small\nemaDecay: 0.99\n');
+    const r = await cli('run', '--preset', preset, ...tiny(outDir, 'p'));
+    expect(r.code, r.err).toBe(0);
+    const config = JSON.parse(readFileSync(path.join(outDir, 'p', 'config.json'), 'utf8')) as Record<string, unknown>;
+    expect(config).toMatchObject({ algorithm: 'fixmatch', with: ['daso'], dasoWarmup: 2, emaDecay: 0.99, iterations: 6 });
+    // The built-in defaults under it, not the shipped presets: --preset replaces them.
+    expect(config.validationPerClass).toBe(5);
+    expect(config.checkpointEvery).toBe(3);
+    const clash = await cli('run', 'supervised', '--preset', preset, ...tiny(outDir, 'q'));
+    expect(clash.code).toBe(2);
+    expect(clash.err).toMatch(/mine.yaml: algorithm.*is fixmatch but the command names supervised/);
   });
 
   it('resumes with `ssl run --resume <dir>` alone, and refuses a different method naming both', async () => {

@@ -5,7 +5,9 @@ import {
   EpochSampler,
   SamplerStream,
   classSamplingProbabilities,
+  createLabeledSampler,
   epochPermutation,
+  type LabeledSamplerName,
 } from '../../src/data/samplers.js';
 import { Rng, deriveSeed } from '../../src/util/rng.js';
 
@@ -64,5 +66,28 @@ describe('class-aware sampling, p_c ∝ n_c^q', () => {
     // 10000 draws, p = 0.5: ±4 sd = 0.02.
     expect(Math.abs(tail / (n * 50) - 0.5)).toBeLessThan(0.02);
     expect(Array.from(new ClassAwareSampler(labels, 0, 3, 5).batchAt(17, 50))).toEqual(Array.from(s.batchAt(17, 50)));
+  });
+});
+
+describe('createLabeledSampler (the --sampler slot)', () => {
+  const labels = Int32Array.from({ length: 100 }, (_, i) => (i < 90 ? 0 : 1));
+  const tailShare = (name: LabeledSamplerName): number => {
+    const s = createLabeledSampler(name, labels, 4);
+    let tail = 0;
+    for (let t = 0; t < 200; t++) for (const p of s.batchAt(t, 50)) tail += labels[p];
+    return tail / (200 * 50);
+  };
+
+  it('instance-balanced is the epoch shuffle of the labeled stream: each image once per epoch', () => {
+    const s = createLabeledSampler('instance-balanced', labels, 4);
+    expect(Array.from(s.batchAt(0, 100))).toEqual(Array.from(new EpochSampler(100, 4, SamplerStream.labeled).batchAt(0, 100)));
+    expect(sorted(s.batchAt(1, 100))).toEqual(Array.from({ length: 100 }, (_, i) => i));
+  });
+
+  it('class-balanced draws the 10% class half the time, square-root at √10/(√90+√10) = 25%', () => {
+    // 10000 draws: ±4 sd ≤ 0.02.
+    expect(Math.abs(tailShare('class-balanced') - 0.5)).toBeLessThan(0.02);
+    expect(Math.abs(tailShare('square-root') - Math.sqrt(10) / (Math.sqrt(90) + Math.sqrt(10)))).toBeLessThan(0.02);
+    expect(Math.abs(tailShare('instance-balanced') - 0.1)).toBeLessThan(1e-12);
   });
 });
