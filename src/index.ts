@@ -13,7 +13,7 @@ export * from './models/index.js';
 export * from './algorithms/index.js';
 export * from './eval/index.js';
 export * from './report/index.js';
-export { losses, labeledLosses, type LabeledLossEntry, type LabeledLossName } from './losses/index.js';
+export { losses, lossHelpers, labeledLosses, type LabeledLossEntry, type LabeledLossName } from './losses/index.js';
 export { Rng, deriveSeed, type RngState } from './util/rng.js';
 export { UserError } from './errors.js';
 export { option, type OptionSpec, type OptionSection, type SectionValues } from './options/option-spec.js';

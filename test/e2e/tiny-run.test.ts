@@ -74,6 +74,16 @@ describe('ssl run on tiny data (end to end)', () => {
     expect(Object.keys(summary.pseudoLabels.sources).sort()).toEqual(['final', 'linear', 'semantic']);
   });
 
+  it('the supervised learner with a long-tailed labeled loss and sampler learns, and logs no pseudo-labels', async () => {
+    const outDir = mkdtempSync(path.join(tmpdir(), 'ssl-e2e-sup-'));
+    const config = tinyConfig('supervised', outDir, { runId: 'sup', labeledLoss: 'balanced-softmax', sampler: 'class-balanced' });
+    const result = await runExperiment(config, { ...quiet, dataset: syntheticDataset() });
+    expect(result.summary.algorithm).toBe('supervised');
+    expect(result.summary.final.balancedAccuracy).toBeGreaterThan(0.6);
+    expect(result.summary.pseudoLabels).toBeUndefined();
+    expect(JSON.parse(readFileSync(path.join(result.runDir, 'config.json'), 'utf8'))).toMatchObject({ algorithm: 'supervised', with: [], labeledLoss: 'balanced-softmax', sampler: 'class-balanced' });
+  });
+
   it('resume after an interruption gives the same metrics as an uninterrupted run', async () => {
     const outDir = mkdtempSync(path.join(tmpdir(), 'ssl-resume-'));
     const dataset = syntheticDataset();
