@@ -97,6 +97,38 @@ export function classSamplingProbabilities(classCounts: ArrayLike<number>, q: nu
   return p;
 }
 
+/** Members of each class 0..max label, in pool order. */
+function membersByClass(fn: string, labels: Int32Array): Int32Array[] {
+  let numClasses = 0;
+  for (const y of labels) {
+    if (y < 0) throw new Error(`${fn}: labels must be >= 0, got ${y}`);
+    numClasses = Math.max(numClasses, y + 1);
+  }
+  const counts = new Int32Array(numClasses);
+  for (const y of labels) counts[y]++;
+  const members = Array.from(counts, (n) => new Int32Array(n));
+  const fill = new Int32Array(numClasses);
+  labels.forEach((y, i) => {
+    members[y][fill[y]++] = i;
+  });
+  return members;
+}
+
+/** `batchSize` draws with replacement: a class by `probabilities`, then a uniform member of it. */
+function drawByClass(members: readonly Int32Array[], probabilities: ArrayLike<number>, rng: Rng, batchSize: number): Int32Array {
+  const out = new Int32Array(batchSize);
+  const last = members.length - 1;
+  for (let i = 0; i < batchSize; i++) {
+    const u = rng.float();
+    let c = 0;
+    let acc = probabilities[0];
+    while (c < last && (u >= acc || members[c].length === 0)) acc += probabilities[++c];
+    const m = members[c];
+    out[i] = m[rng.int(m.length)];
+  }
+  return out;
+}
+
 /**
  * Class-aware sampling with replacement: each sample picks class c with probability p_c ∝ n_c^q,
  * then a uniform member of that class. Step t uses `Rng(deriveSeed(seed, stream, t))`, so it is a
@@ -108,71 +140,150 @@ export class ClassAwareSampler implements BatchSampler {
   readonly probabilities: Float64Array;
   private readonly seed: number;
   private readonly stream: number;
-  private readonly cumulative: Float64Array;
   private readonly members: Int32Array[];
 
   /**
    * @param labels class of each pool item, [count], values in 0..numClasses−1
-   * @param q exponent of n_c (1 instance-balanced, 0 class-balanced, ½ square-root)
+   * @param q exponent of n_c (1 instance-balanced, 0 class-balanced, ½ square-root, −1 reversed)
    */
   constructor(labels: Int32Array, q: number, seed: number, stream: number) {
     assertCount('ClassAwareSampler', labels.length);
     this.count = labels.length;
     this.seed = seed;
     this.stream = stream;
-    let numClasses = 0;
-    for (const y of labels) {
-      if (y < 0) throw new Error(`ClassAwareSampler: labels must be >= 0, got ${y}`);
-      numClasses = Math.max(numClasses, y + 1);
-    }
-    const counts = new Int32Array(numClasses);
-    for (const y of labels) counts[y]++;
-    this.members = Array.from(counts, (n) => new Int32Array(n));
-    const fill = new Int32Array(numClasses);
-    labels.forEach((y, i) => {
-      this.members[y][fill[y]++] = i;
-    });
-    this.probabilities = classSamplingProbabilities(counts, q);
-    this.cumulative = new Float64Array(numClasses);
-    let acc = 0;
-    for (let c = 0; c < numClasses; c++) this.cumulative[c] = acc += this.probabilities[c];
+    this.members = membersByClass('ClassAwareSampler', labels);
+    this.probabilities = classSamplingProbabilities(
+      this.members.map((m) => m.length),
+      q,
+    );
   }
 
   batchAt(step: number, batchSize: number): Int32Array {
     assertStep('ClassAwareSampler.batchAt', step, batchSize);
-    const rng = new Rng(deriveSeed(this.seed, this.stream, step));
+    return drawByClass(this.members, this.probabilities, new Rng(deriveSeed(this.seed, this.stream, step)), batchSize);
+  }
+}
+
+/**
+ * Class-balanced sampling in the form of facebookresearch/classifier-balancing
+ * `data/ClassAwareSampler.py` (used by cRT and the decoupling paper): the class order is a fresh
+ * shuffle of all classes per round; each visit to a class takes the next `perVisit` (4 there)
+ * images of that class's own stream, a fresh shuffle of its members each time it runs out. Every
+ * class is visited once per round, so its k-th visit is in round k: the sample at stream position
+ * s is a pure function of s. (The official generator restarts its visit count each epoch of
+ * max_c n_c · C samples; a continuous stream differs from it only where that length is not a
+ * multiple of `perVisit`.)
+ */
+export class ClassCycleSampler implements BatchSampler {
+  readonly count: number;
+  private readonly members: Int32Array[];
+  private readonly seed: number;
+  private readonly stream: number;
+  private readonly perVisit: number;
+
+  constructor(labels: Int32Array, seed: number, stream: number, perVisit = 4) {
+    assertCount('ClassCycleSampler', labels.length);
+    if (!(Number.isInteger(perVisit) && perVisit > 0)) throw new Error(`ClassCycleSampler: perVisit must be a positive integer, got ${perVisit}`);
+    this.count = labels.length;
+    this.seed = seed;
+    this.stream = stream;
+    this.perVisit = perVisit;
+    // Classes without members are never visited (the official sampler lists only present labels).
+    this.members = membersByClass('ClassCycleSampler', labels).filter((m) => m.length > 0);
+  }
+
+  batchAt(step: number, batchSize: number): Int32Array {
+    assertStep('ClassCycleSampler.batchAt', step, batchSize);
+    const numClasses = this.members.length;
     const out = new Int32Array(batchSize);
-    const last = this.cumulative.length - 1;
-    for (let i = 0; i < batchSize; i++) {
-      const u = rng.float();
-      let c = 0;
-      while (c < last && (u >= this.cumulative[c] || this.members[c].length === 0)) c++;
-      const m = this.members[c];
-      out[i] = m[rng.int(m.length)];
+    for (let b = 0; b < batchSize; b++) {
+      const s = step * batchSize + b;
+      const visit = Math.floor(s / this.perVisit);
+      const round = Math.floor(visit / numClasses);
+      const cls = epochPermutation(numClasses, this.seed, this.stream, 2 * round)[visit % numClasses];
+      const m = this.members[cls];
+      const pos = round * this.perVisit + (s % this.perVisit);
+      const cycle = Math.floor(pos / m.length);
+      out[b] = m[new Rng(deriveSeed(this.seed, this.stream, 2 * cycle + 1, cls)).permutation(m.length)[pos % m.length]];
     }
     return out;
   }
 }
 
 /**
- * Samplers `--sampler` accepts for the labeled batch: `instance-balanced` is the official
- * SSL code's epoch-wise shuffle (each image once per epoch); `class-balanced` (q = 0) and
- * `square-root` (q = ½) draw a class with p_c ∝ n_c^q, then a uniform member of it.
+ * Progressively-balanced sampling (Kang et al., ICLR 2020): at epoch t of T, class c is drawn with
+ * p_c(t) = (1 − t/T)·p_c^IB + (t/T)·p_c^CB (instance- to class-balanced), then a uniform member;
+ * with replacement, a pure function of the step like {@link ClassAwareSampler}.
  */
-export const LABELED_SAMPLERS = ['instance-balanced', 'class-balanced', 'square-root'] as const;
+export class ProgressiveSampler implements BatchSampler {
+  readonly count: number;
+  private readonly members: Int32Array[];
+  private readonly instance: Float64Array;
+  private readonly balanced: Float64Array;
+  private readonly stepsPerEpoch: number;
+  private readonly epochs: number;
+  private readonly seed: number;
+  private readonly stream: number;
+
+  /** @param iterations the run's length; @param batchSize labeled images per step (epochs are counted in them). */
+  constructor(labels: Int32Array, seed: number, stream: number, iterations: number, batchSize: number) {
+    assertCount('ProgressiveSampler', labels.length);
+    this.count = labels.length;
+    this.members = membersByClass('ProgressiveSampler', labels);
+    const counts = this.members.map((m) => m.length);
+    this.instance = classSamplingProbabilities(counts, 1);
+    this.balanced = classSamplingProbabilities(counts, 0);
+    this.stepsPerEpoch = labels.length / Math.max(1, batchSize);
+    this.epochs = Math.max(1, Math.floor(iterations / this.stepsPerEpoch));
+    this.seed = seed;
+    this.stream = stream;
+  }
+
+  /** t/T at a step: the epoch the step is in over the run's number of epochs, capped at 1. */
+  balance(step: number): number {
+    return Math.min(1, Math.floor(step / this.stepsPerEpoch) / this.epochs);
+  }
+
+  batchAt(step: number, batchSize: number): Int32Array {
+    assertStep('ProgressiveSampler.batchAt', step, batchSize);
+    const a = this.balance(step);
+    const p = this.instance.map((pi, c) => (1 - a) * pi + a * this.balanced[c]);
+    return drawByClass(this.members, p, new Rng(deriveSeed(this.seed, this.stream, step)), batchSize);
+  }
+}
+
+/**
+ * Samplers `--sampler` accepts for the labeled batch (docs/methods.md §3):
+ * - `instance-balanced`: the official SSL code's epoch-wise shuffle (each image once per epoch);
+ * - `class-balanced`: classifier-balancing's class cycle, 4 images per class visit;
+ * - `square-root`: p_c ∝ n_c^½, then a uniform member;
+ * - `progressively-balanced`: from instance- to class-balanced over the run's epochs;
+ * - `reversed`: BBN's re-balancing branch, p_c ∝ n_max / n_c, then a uniform member.
+ */
+export const LABELED_SAMPLERS = ['instance-balanced', 'class-balanced', 'square-root', 'progressively-balanced', 'reversed'] as const;
 export type LabeledSamplerName = (typeof LABELED_SAMPLERS)[number];
+
+/** What the schedule-dependent samplers need besides the labels and the seed. */
+export interface SamplerSchedule {
+  readonly iterations: number;
+  readonly batchSize: number;
+}
 
 /**
  * The labeled-batch sampler of a run, over positions into the labeled split.
  * @param labels class of each labeled image, in split order
  */
-export function createLabeledSampler(name: LabeledSamplerName, labels: Int32Array, seed: number): BatchSampler {
+export function createLabeledSampler(name: LabeledSamplerName, labels: Int32Array, seed: number, schedule: SamplerSchedule): BatchSampler {
   switch (name) {
     case 'instance-balanced':
       return new EpochSampler(labels.length, seed, SamplerStream.labeled);
     case 'class-balanced':
-      return new ClassAwareSampler(labels, 0, seed, SamplerStream.labeled);
+      return new ClassCycleSampler(labels, seed, SamplerStream.labeled);
     case 'square-root':
       return new ClassAwareSampler(labels, 0.5, seed, SamplerStream.labeled);
+    case 'progressively-balanced':
+      return new ProgressiveSampler(labels, seed, SamplerStream.labeled, schedule.iterations, schedule.batchSize);
+    case 'reversed':
+      return new ClassAwareSampler(labels, -1, seed, SamplerStream.labeled);
   }
 }

@@ -73,7 +73,7 @@ export async function train(setup: TrainerSetup): Promise<TrainResult> {
     unlabeledIdx: split.unlabeled,
     labeledBatch: config.labeledBatch,
     unlabeledBatch: unlabeled ? config.labeledBatch * config.unlabeledRatio : 0,
-    labeledSampler: createLabeledSampler(config.sampler, labeledLabels, config.seed),
+    labeledSampler: createLabeledSampler(config.sampler, labeledLabels, config.seed, { iterations: config.iterations, batchSize: config.labeledBatch }),
     seed: config.seed,
     startStep,
     prefetch: config.prefetch,
