@@ -62,7 +62,7 @@ const SHORT_NAMES: Readonly<Record<string, string>> = { lossLabeled: 'L_x', loss
 export function formatLine(p: ProgressUpdate): string {
   const eta = p.itPerSec > 0 ? formatDuration((p.total - p.step - 1) / p.itPerSec) : '--:--';
   const terms = Object.entries(p.terms)
-    .map(([k, v]) => (k === 'maskRate' ? `mask ${(v * 100).toFixed(0)}%` : `${SHORT_NAMES[k] ?? k} ${v.toFixed(3)}`))
+    .map(([k, v]) => (k === 'maskRate' ? `mask ${(v * 100).toFixed(0)}%` : k === 'lr' ? `lr ${v >= 1e-3 ? v.toPrecision(2) : v.toExponential(1)}` : `${SHORT_NAMES[k] ?? k} ${v.toFixed(3)}`))
     .join(' ');
   return `it ${p.step + 1}/${p.total}  ${p.itPerSec.toFixed(2)} it/s  ETA ${eta}  ${terms}`;
 }

@@ -5,6 +5,12 @@ import type { Classifier } from '../models/model.js';
 import type { Algorithm, StepLoss, StepPseudoLabels, TrainBatch } from '../algorithms/algorithm.js';
 import { sgdUpdate } from '../ops/sgd.js';
 import { toInputTensor, type SslBatch } from '../pipeline/index.js';
+import { learningRateAt, type LrSchedule } from './lr-schedule.js';
+
+/** The run's learning-rate schedule from its config. */
+export function lrScheduleOf(config: RunConfig): LrSchedule {
+  return { lr: config.lr, kind: config.lrSchedule, warmup: config.lrWarmup, milestones: config.lrMilestones, decay: config.lrDecay };
+}
 
 /** Shape and normalisation of the images a training state is built for. */
 export interface InputSpec {
@@ -89,6 +95,7 @@ export function trainStep(state: TrainingState, batch: SslBatch, step: number): 
     unlabeledPositions: batch.unlabeledPositions,
   };
   const ctx = { step, iterations: config.iterations, model, ema: ema.model };
+  const lr = learningRateAt(step, config.iterations, lrScheduleOf(config));
   let out: StepLoss | undefined;
   try {
     algorithm.prepare(tensors, ctx);
@@ -101,7 +108,7 @@ export function trainStep(state: TrainingState, batch: SslBatch, step: number): 
       params,
       params.map((p) => grads[p.name]),
       velocity,
-      { lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay, nesterov: config.nesterov },
+      { lr, momentum: config.momentum, weightDecay: config.weightDecay, nesterov: config.nesterov },
     );
     value.dispose();
     tf.dispose(grads);
@@ -110,6 +117,7 @@ export function trainStep(state: TrainingState, batch: SslBatch, step: number): 
     if (!loss) throw new Error('trainStep: the algorithm returned no loss');
     const terms: Record<string, number> = {};
     for (const [k, t] of Object.entries(loss.terms)) terms[k] = (t.dataSync() as Float32Array)[0];
+    terms.lr = lr;
     const pseudoLabels = loss.pseudoLabels ? readPseudoLabels(loss.pseudoLabels) : undefined;
     algorithm.afterStep(pseudoLabels, ctx);
     return { terms, pseudoLabels };

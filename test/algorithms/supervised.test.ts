@@ -25,7 +25,8 @@ describe('the supervised learner through the trainer step', () => {
       const first = trainStep(state, batch, 0);
       const second = trainStep(state, batch, 1);
       expect(tf.memory().numTensors).toBe(before);
-      expect(Object.keys(first.terms)).toEqual(['lossLabeled']);
+      expect(Object.keys(first.terms)).toEqual(['lossLabeled', 'lr']);
+      expect(first.terms.lr).toBe(0.03);
       // 10 classes, near-uniform logits at init: CE ≈ ln 10.
       expect(first.terms.lossLabeled).toBeGreaterThan(0.5);
       expect(first.terms.lossLabeled).toBeLessThan(10);

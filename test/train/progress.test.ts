@@ -6,6 +6,7 @@ describe('progress line', () => {
     // ETA = (2000 − 120) / 3.1 = 606.45 s -> 10:06
     const line = formatLine({ step: 119, total: 2000, itPerSec: 3.1, terms: { lossLabeled: 0.4123, lossUnlabeled: 0.1, maskRate: 0.61 } });
     expect(line).toBe('it 120/2000  3.10 it/s  ETA 10:06  L_x 0.412 L_u 0.100 mask 61%');
+    expect(formatLine({ step: 0, total: 10, itPerSec: 1, terms: { lossLabeled: 1, lr: 0.00001 } })).toMatch(/L_x 1\.000 lr 1\.0e-5$/);
   });
 
   it('formats durations past an hour', () => {
