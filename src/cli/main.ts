@@ -6,6 +6,7 @@ import { createRunCommand } from './run.js';
 import { createDataCommand } from './data.js';
 import { createReportCommand } from './report.js';
 import { createBenchCommand } from './bench.js';
+import { createEvalCommand } from './eval.js';
 import { processOutput, type CliOutput } from './output.js';
 
 /** The `ssl` program with every command; `stop` is aborted by the first Ctrl-C. */
@@ -18,6 +19,7 @@ export function createProgram(output: CliOutput = processOutput, stop?: AbortSig
     .exitOverride();
   program.addCommand(createRunCommand(output, stop));
   program.addCommand(createDataCommand({ out: (s) => output.out(s), err: (s) => output.err(s) }));
+  program.addCommand(createEvalCommand(output));
   program.addCommand(createReportCommand(output));
   program.addCommand(createBenchCommand(output));
   const configure = (cmd: Command): void => {

@@ -6,9 +6,10 @@ import { iterateEvalBatches, toInputTensor } from '../pipeline/index.js';
 import { classificationMetrics, expectedCalibrationError } from '../eval/metrics.js';
 import type { EvalRecord } from '../report/select-reported.js';
 
-/** Predictions of a model over a set: argmax [N] and softmax probabilities [N, C] row-major. */
+/** Predictions of a model over a set: argmax [N], logits and softmax probabilities [N, C] row-major. */
 export interface Predictions {
   readonly predictions: Int32Array;
+  readonly logits: Float32Array;
   readonly probs: Float32Array;
   readonly labels: Int32Array;
 }
@@ -28,20 +29,23 @@ export function predict(
   const numClasses = model.numClasses;
   const predictions = new Int32Array(n);
   const probs = new Float32Array(n * numClasses);
+  const logits = new Float32Array(n * numClasses);
   const labels = new Int32Array(n);
   let offset = 0;
   for (const batch of iterateEvalBatches(set, indices, batchSize)) {
     const size = batch.labels.length;
     tf.tidy(() => {
       const x = toInputTensor(batch.images, size, set.height, set.width, set.channels, norm.mean, norm.std);
-      const p = tf.softmax(model.forward(x, false).logits);
+      const z = model.forward(x, false).logits;
+      logits.set(z.dataSync() as Float32Array, offset * numClasses);
+      const p = tf.softmax(z);
       probs.set(p.dataSync() as Float32Array, offset * numClasses);
       predictions.set(tf.argMax(p, 1).dataSync() as Int32Array, offset);
     });
     labels.set(batch.labels, offset);
     offset += size;
   }
-  return { predictions, probs, labels };
+  return { predictions, logits, probs, labels };
 }
 
 /** One evaluation with the test set's expected calibration error. */

@@ -50,11 +50,11 @@ export async function writeRunCheckpoint(runDir: string, config: RunConfig, stat
 }
 
 /**
- * Loads a checkpoint into a freshly built training state (same config, validated by the caller)
- * and returns the loop's progress to continue from.
+ * Assigns the checkpoint's `<prefix>/<name>` arrays to `vars` (prefix `model` or `ema`).
+ * @throws naming the first variable that is missing or has another size
  */
-export function restoreRunCheckpoint(ckpt: Checkpoint, state: TrainingState): LoopProgress {
-  const load = (prefix: string, vars: ReadonlyArray<{ name: string; variable: tf.Variable }>): void => {
+export function loadVariables(ckpt: Checkpoint, prefix: string, vars: ReadonlyArray<{ name: string; variable: tf.Variable }>): void {
+  tf.tidy(() => {
     for (const { name, variable } of vars) {
       const data = ckpt.arrays[`${prefix}/${name}`];
       if (!data || data.length !== variable.size) {
@@ -62,7 +62,15 @@ export function restoreRunCheckpoint(ckpt: Checkpoint, state: TrainingState): Lo
       }
       variable.assign(tf.tensor(data, variable.shape, variable.dtype));
     }
-  };
+  });
+}
+
+/**
+ * Loads a checkpoint into a freshly built training state (same config, validated by the caller)
+ * and returns the loop's progress to continue from.
+ */
+export function restoreRunCheckpoint(ckpt: Checkpoint, state: TrainingState): LoopProgress {
+  const load = (prefix: string, vars: ReadonlyArray<{ name: string; variable: tf.Variable }>): void => loadVariables(ckpt, prefix, vars);
   tf.tidy(() => {
     load('model', [...state.model.params, ...state.model.buffers]);
     load('ema', [...state.ema.model.params, ...state.ema.model.buffers]);

@@ -1,0 +1,67 @@
+/**
+ * Inference-time logit adjustments, applied to a model's test logits (row-major [N, C]); plain
+ * arrays, no tfjs. Each shifts every row by one per-class vector, so only the argmax changes:
+ * - `la` (post-hoc logit adjustment, Menon et al.): z − τ · log π_train, for a uniform target;
+ * - `pc-softmax` (Hong et al.): z − log π_train + log p_t, for a plain-CE model and target prior p_t;
+ * - `lade-prior` (LADE's target-prior injection): z + log p_t, for logits already balanced in
+ *   training (Balanced Softmax, LA loss, LADE).
+ * Adjust logits once: a model whose labeled loss already removed the training prior must not be
+ * adjusted by it again ({@link assertAdjustOnce}).
+ */
+
+import { UserError } from '../errors.js';
+
+export const POST_HOC = ['none', 'la', 'pc-softmax', 'lade-prior'] as const;
+export type PostHoc = (typeof POST_HOC)[number];
+
+/** The per-class shift of an adjustment. `targetPrior` defaults to uniform. */
+export function postHocShift(kind: PostHoc, trainCounts: readonly number[], opts: { tau?: number; targetPrior?: readonly number[] } = {}): number[] {
+  const C = trainCounts.length;
+  const total = trainCounts.reduce((s, n) => s + n, 0);
+  const logPi = trainCounts.map((n) => Math.log(n / total));
+  const logPt = (opts.targetPrior ?? new Array<number>(C).fill(1 / C)).map((p) => Math.log(p));
+  switch (kind) {
+    case 'none':
+      return new Array<number>(C).fill(0);
+    case 'la':
+      return logPi.map((v) => -(opts.tau ?? 1) * v);
+    case 'pc-softmax':
+      return logPi.map((v, c) => logPt[c] - v);
+    case 'lade-prior':
+      return logPt;
+  }
+}
+
+/** Argmax per row of logits + shift. */
+export function adjustedPredictions(logits: Float32Array, numClasses: number, shift: readonly number[], rows?: Int32Array): Int32Array {
+  const n = rows ? rows.length : logits.length / numClasses;
+  const out = new Int32Array(n);
+  for (let k = 0; k < n; k++) {
+    const i = rows ? rows[k] : k;
+    let best = 0;
+    let bestValue = -Infinity;
+    for (let c = 0; c < numClasses; c++) {
+      const v = logits[i * numClasses + c] + shift[c];
+      if (v > bestValue) {
+        bestValue = v;
+        best = c;
+      }
+    }
+    out[k] = best;
+  }
+  return out;
+}
+
+/**
+ * Refuses a second adjustment by the training prior: `la` or `pc-softmax` on a model whose labeled
+ * loss already adjusted its logits. The message names the loss and what to use instead.
+ */
+export function assertAdjustOnce(kind: PostHoc, trainedWithAdjustment: string | null): void {
+  if (trainedWithAdjustment === null || (kind !== 'la' && kind !== 'pc-softmax')) return;
+  throw new UserError(
+    '--post-hoc',
+    `${kind} would adjust the logits a second time: the model was trained with --labeled-loss ${trainedWithAdjustment}, ` +
+      'which already removes the training prior',
+    'Use --post-hoc none for a uniform target, or lade-prior to add a shifted target prior.',
+  );
+}

@@ -1,0 +1,132 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { declaredComposition, resolveRunConfig } from '../config/run-config.js';
+import { UserError } from '../errors.js';
+import { selectBackend } from '../backend/select.js';
+import { loadDataset } from '../data/sources/index.js';
+import { createModel, type NetName } from '../models/index.js';
+import { labeledLossEntry } from '../losses/index.js';
+import { shiftedTestSet, TARGET_DISTRIBUTIONS, type TargetDistribution } from '../eval/shifted-targets.js';
+import { adjustedPredictions, assertAdjustOnce, postHocShift, type PostHoc } from '../eval/post-hoc.js';
+import { barChartSvg, svgToPng } from '../report/charts.js';
+import type { RunSummary } from '../report/run-summary.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { loadCheckpoint } from '../train/checkpoint.js';
+import { checkpointPath, loadVariables } from '../train/run-checkpoint.js';
+import { predict } from '../train/evaluate.js';
+import { readRunConfig } from './run-experiment.js';
+
+/** Accuracy on one shifted test set, without and with the inference-time adjustment. */
+export interface ShiftedRow {
+  readonly target: TargetDistribution;
+  readonly images: number;
+  /** Top-1 of the raw logits. */
+  readonly top1: number;
+  /** Top-1 after `postHoc` (equal to top1 for `none`). */
+  readonly top1Adjusted: number;
+}
+
+/** `shifted-targets.json`. */
+export interface ShiftedReport {
+  readonly runId: string;
+  readonly algorithm: string;
+  readonly labeledLoss: string;
+  readonly postHoc: PostHoc;
+  readonly tau: number;
+  /** How classes were ranked and how many test images per class the uniform set keeps. */
+  readonly rule: string;
+  readonly rows: readonly ShiftedRow[];
+}
+
+/** Options of {@link evaluateShiftedTargets}. */
+export interface ShiftedOptions {
+  readonly targets: readonly TargetDistribution[];
+  readonly postHoc: PostHoc;
+  /** τ of `la`. */
+  readonly tau: number;
+  readonly log?: (line: string) => void;
+}
+
+/**
+ * Evaluates a finished run's EMA model on shifted target distributions (LADE's protocol): the
+ * test logits are computed once, then each target's subset is scored raw and after the
+ * inference-time adjustment. Writes runs/<id>/shifted-targets.json and charts/shifted-targets.png.
+ */
+export async function evaluateShiftedTargets(runDir: string, opts: ShiftedOptions): Promise<{ report: ShiftedReport; files: string[] }> {
+  const saved = await readRunConfig(runDir);
+  const declared = declaredComposition(saved, `${runDir}/config.json`);
+  const config = resolveRunConfig({ algorithm: declared.algorithm ?? '', with: declared.with ?? [] }, [{ source: `${runDir}/config.json`, values: saved }]);
+  const summaryFile = path.join(runDir, 'summary.json');
+  if (!existsSync(summaryFile)) {
+    throw new UserError('<runDir>', `${runDir} has no summary.json: the run has not finished`, `Finish it with \`ssl run --resume ${runDir}\`, then evaluate.`);
+  }
+  const summary = JSON.parse(await readFile(summaryFile, 'utf8')) as RunSummary;
+  const trainCounts = [...summary.classCounts.labeled];
+  const adjusted = labeledLossEntry(config.labeledLoss).adjustsLogits ? config.labeledLoss : null;
+  assertAdjustOnce(opts.postHoc, adjusted);
+
+  const backend = await selectBackend(config.backend, config.threads || undefined);
+  opts.log?.(`backend: ${backend.note}`);
+  const dataset = await loadDataset({ name: config.dataset, dataDir: config.dataDir ?? undefined });
+  const ckpt = await loadCheckpoint(checkpointPath(runDir));
+  const model = createModel(config.net as NetName, { numClasses: dataset.numClasses, inputChannels: dataset.train.channels, seed: config.seed });
+  let logits: Float32Array;
+  try {
+    loadVariables(ckpt, 'ema', [...model.params, ...model.buffers]);
+    logits = predict(model, dataset.test, null, dataset).logits;
+  } finally {
+    model.dispose();
+  }
+
+  const C = dataset.numClasses;
+  const accuracy = (pred: Int32Array, rows: Int32Array): number => {
+    let right = 0;
+    pred.forEach((p, k) => (right += p === dataset.test.labels[rows[k]] ? 1 : 0));
+    return right / rows.length;
+  };
+  const rows: ShiftedRow[] = opts.targets.map((target) => {
+    const set = shiftedTestSet(target, dataset.test.labels, trainCounts);
+    const raw = adjustedPredictions(logits, C, postHocShift('none', trainCounts), set.indices);
+    const adj = adjustedPredictions(logits, C, postHocShift(opts.postHoc, trainCounts, { tau: opts.tau, targetPrior: set.prior }), set.indices);
+    return { target, images: set.indices.length, top1: accuracy(raw, set.indices), top1Adjusted: accuracy(adj, set.indices) };
+  });
+  const nMax = Math.min(...Array.from({ length: C }, (_, c) => dataset.test.labels.filter((y) => y === c).length));
+  const report: ShiftedReport = {
+    runId: summary.runId,
+    algorithm: summary.algorithm,
+    labeledLoss: config.labeledLoss,
+    postHoc: opts.postHoc,
+    tau: opts.tau,
+    rule: `classes ranked by labeled count; forward-ρ keeps floor(${nMax}·ρ^(−r/(C−1))) test images of rank r, backward reverses the rank, uniform ${nMax} per class`,
+    rows,
+  };
+  const json = path.join(runDir, 'shifted-targets.json');
+  await writeFileAtomic(json, `${JSON.stringify(report, null, 2)}\n`);
+  const png = path.join(runDir, 'charts', 'shifted-targets.png');
+  const series = [{ name: `${summary.algorithm} (raw logits)`, values: rows.map((r) => r.top1) }];
+  if (opts.postHoc !== 'none') series.push({ name: `+ post-hoc ${opts.postHoc}`, values: rows.map((r) => r.top1Adjusted) });
+  const svg = barChartSvg({
+    title: `Top-1 under shifted test label distributions — ${summary.algorithm}, --labeled-loss ${config.labeledLoss}`,
+    subtitle: 'forward: more head-class test images; backward: more tail-class test images (LADE protocol)',
+    categories: rows.map((r) => r.target),
+    series,
+    yLabel: 'top-1',
+    yFormat: 'percent',
+    yMax: 1,
+    xLabel: 'target distribution',
+  });
+  await writeFileAtomic(png, await svgToPng(svg));
+  return { report, files: [json, png] };
+}
+
+/** Parses `--target-dist`: `all` or a comma-separated list of distribution names. */
+export function parseTargets(value: string): TargetDistribution[] {
+  if (value === 'all') return [...TARGET_DISTRIBUTIONS];
+  const names = value.split(',').map((s) => s.trim());
+  const bad = names.filter((n) => !(TARGET_DISTRIBUTIONS as readonly string[]).includes(n));
+  if (bad.length > 0 || names.length === 0) {
+    throw new UserError('--target-dist', `unknown distribution ${bad.map((b) => `'${b}'`).join(', ')}`, `Use all, or any of: ${TARGET_DISTRIBUTIONS.join(', ')}.`);
+  }
+  return names as TargetDistribution[];
+}
