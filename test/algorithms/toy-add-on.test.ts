@@ -10,8 +10,8 @@ import { resolveRunConfig } from '../../src/config/run-config.js';
 import { runExperiment } from '../../src/run/run-experiment.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
 import { checkpointPath } from '../../src/train/run-checkpoint.js';
-import { listAvailableBackends } from '../../src/backend/select.js';
 import { syntheticDataset } from '../helpers/synthetic-dataset.js';
+import { testBackend } from '../helpers/cli.js';
 
 /**
  * A method added through the registry alone: this file and one `registry.register` call. It
@@ -57,7 +57,7 @@ registry.register(toyMethod);
 
 let backend: 'torch' | 'cpu' = 'cpu';
 beforeAll(async () => {
-  backend = (await listAvailableBackends()).includes('torch') && process.env.SSL_TEST_BACKEND !== 'cpu' ? 'torch' : 'cpu';
+  backend = await testBackend();
 });
 
 describe('an add-on registered from outside src/', () => {

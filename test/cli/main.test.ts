@@ -2,16 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { main } from '../../src/cli/main.js';
 import { encodeCheckpoint } from '../../src/train/checkpoint.js';
-
-/** Runs the CLI like the binary does and captures what it prints. */
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(['node', 'ssl', ...args], { out: (s) => (out += s), err: (s) => (err += s) });
-  return { code, out, err };
-}
+import { cli } from '../helpers/cli.js';
 
 describe('ssl CLI: help', () => {
   it('ssl run --help lists every flag with its default and examples, exit 0', async () => {

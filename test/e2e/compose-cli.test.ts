@@ -2,24 +2,16 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { main } from '../../src/cli/main.js';
-import { listAvailableBackends } from '../../src/backend/select.js';
 import { syntheticDataset } from '../helpers/synthetic-dataset.js';
 import { writeImageFolder } from '../helpers/image-folder.js';
+import { cli, testBackend } from '../helpers/cli.js';
 
 let backend = 'cpu';
 let dataDir = '';
 beforeAll(async () => {
   dataDir = await writeImageFolder(mkdtempSync(path.join(tmpdir(), 'ssl-compose-data-')), syntheticDataset({ trainPerClass: 60, testPerClass: 20 }));
-  backend = (await listAvailableBackends()).includes('torch') && process.env.SSL_TEST_BACKEND !== 'cpu' ? 'torch' : 'cpu';
+  backend = await testBackend();
 });
-
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(['node', 'ssl', ...args], { out: (s) => (out += s), err: (s) => (err += s) });
-  return { code, out, err };
-}
 
 /** A few steps on tiny image-folder data through the real CLI: presets, flags, registry. */
 const tiny = (outDir: string, runId: string): string[] => [

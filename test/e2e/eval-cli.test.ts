@@ -2,25 +2,17 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { main } from '../../src/cli/main.js';
-import { listAvailableBackends } from '../../src/backend/select.js';
 import { syntheticDataset } from '../helpers/synthetic-dataset.js';
 import { writeImageFolder } from '../helpers/image-folder.js';
+import { cli, testBackend } from '../helpers/cli.js';
 
 let backend = 'cpu';
 let dataDir = '';
 const outDir = mkdtempSync(path.join(tmpdir(), 'ssl-eval-'));
 beforeAll(async () => {
   dataDir = await writeImageFolder(mkdtempSync(path.join(tmpdir(), 'ssl-eval-data-')), syntheticDataset({ trainPerClass: 60, testPerClass: 20 }));
-  backend = (await listAvailableBackends()).includes('torch') && process.env.SSL_TEST_BACKEND !== 'cpu' ? 'torch' : 'cpu';
+  backend = await testBackend();
 });
-
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(['node', 'ssl', ...args], { out: (s) => (out += s), err: (s) => (err += s) });
-  return { code, out, err };
-}
 
 const train = (runId: string, ...extra: string[]) =>
   cli('run', 'supervised', '--dataset', 'image-folder', '--data-dir', dataDir, '--n1', '20', '--m1', '20', '--gamma-l', '4', '--validation-per-class', '5',

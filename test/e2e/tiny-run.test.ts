@@ -6,14 +6,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { resolveRunConfig, type RunConfig } from '../../src/config/run-config.js';
 import { runExperiment } from '../../src/run/run-experiment.js';
 import { TrainingInterrupted } from '../../src/train/interrupted.js';
-import { listAvailableBackends } from '../../src/backend/select.js';
 import { syntheticDataset } from '../helpers/synthetic-dataset.js';
+import { testBackend } from '../helpers/cli.js';
 
 /** The fastest backend this machine has (CI builds the torch addon). */
 let backend: 'torch' | 'cpu' = 'cpu';
 beforeAll(async () => {
-  const available = await listAvailableBackends();
-  backend = process.env.SSL_TEST_BACKEND === 'cpu' || !available.includes('torch') ? 'cpu' : 'torch';
+  backend = await testBackend();
 });
 
 function tinyConfig(algorithm: 'fixmatch' | 'daso' | 'supervised', outDir: string, extra: Record<string, unknown> = {}): RunConfig {
