@@ -107,8 +107,8 @@ export async function evaluateShiftedTargets(runDir: string, opts: ShiftedOption
   const series = [{ name: `${summary.algorithm} (raw logits)`, values: rows.map((r) => r.top1) }];
   if (opts.postHoc !== 'none') series.push({ name: `+ post-hoc ${opts.postHoc}`, values: rows.map((r) => r.top1Adjusted) });
   const svg = barChartSvg({
-    title: `Top-1 under shifted test label distributions — ${summary.algorithm}, --labeled-loss ${config.labeledLoss}`,
-    subtitle: 'forward: more head-class test images; backward: more tail-class test images (LADE protocol)',
+    title: 'Top-1 under shifted test label distributions',
+    subtitle: `${summary.runId}: ${summary.algorithm}, --labeled-loss ${config.labeledLoss}. Forward = head-heavy test set, backward = tail-heavy (LADE)`,
     categories: rows.map((r) => r.target),
     series,
     yLabel: 'top-1',
