@@ -135,6 +135,21 @@ export function writeSummaryMarkdown(summary: RunSummary): string {
     '',
   );
 
+  const last = summary.lastModel;
+  if (last) {
+    lines.push(
+      '## Shifted test distributions (EMA model at the last step)',
+      '',
+      `LADE's protocol: ${last.rule}.` +
+        (last.top1PostHocLa !== undefined ? ` Post-hoc logit adjustment (z − log π) on the uniform test set: top-1 ${pct(last.top1PostHocLa)}.` : ''),
+      '',
+      '| target | images | top-1 |',
+      '|---|---:|---:|',
+      ...last.shiftedTargets.map((r) => `| ${r.target} | ${r.images} | ${pct(r.top1)} |`),
+      '',
+    );
+  }
+
   const labels = classLabels(summary);
   const pl = summary.pseudoLabels;
   const fin = pl?.sources['final'];

@@ -100,6 +100,16 @@ export interface RunSummary {
   /** Reported validation metrics (same rule), when the run has a validation split. */
   readonly validation?: ReportedMetrics;
   readonly pseudoLabels?: PseudoLabelSummary;
+  /**
+   * The EMA model at the last step under LADE's shifted test distributions (raw logits), and
+   * DASO's post-hoc logit-adjusted test top-1 (`top1_la`; absent when the labeled loss already
+   * adjusted the logits). Not selected by `selection.rule`: the last model, as named.
+   */
+  readonly lastModel?: {
+    readonly rule: string;
+    readonly shiftedTargets: ReadonlyArray<{ readonly target: string; readonly images: number; readonly top1: number }>;
+    readonly top1PostHocLa?: number;
+  };
   readonly classCounts: {
     readonly labeled: ReadonlyArray<number>;
     readonly unlabeled: ReadonlyArray<number>;
@@ -203,7 +213,7 @@ export function summarizePseudoLabels(
 export interface RunSummaryInput
   extends Pick<
     RunSummary,
-    'runId' | 'algorithm' | 'method' | 'dataset' | 'net' | 'seed' | 'backend' | 'iterations' | 'settings' | 'classNames' | 'classCounts'
+    'runId' | 'algorithm' | 'method' | 'dataset' | 'net' | 'seed' | 'backend' | 'iterations' | 'settings' | 'classNames' | 'classCounts' | 'lastModel'
   > {
   /** All evaluations in step order. */
   readonly evals: ReadonlyArray<EvalRecord>;
@@ -255,6 +265,7 @@ export function buildRunSummary(input: RunSummaryInput): RunSummary {
     final: reported(sel.test, trainCounts, input.groupRule, input.testEce),
     ...(sel.validation ? { validation: reported(sel.validation, trainCounts, input.groupRule, undefined) } : {}),
     ...(pl ? { pseudoLabels: pl } : {}),
+    ...(input.lastModel ? { lastModel: input.lastModel } : {}),
     classCounts: input.classCounts,
     timing: {
       seconds: input.seconds,

@@ -7,8 +7,9 @@ import { selectBackend } from '../backend/select.js';
 import { loadDataset } from '../data/sources/index.js';
 import { createModel, type NetName } from '../models/index.js';
 import { labeledLossEntry } from '../losses/index.js';
-import { shiftedTestSet, TARGET_DISTRIBUTIONS, type TargetDistribution } from '../eval/shifted-targets.js';
-import { adjustedPredictions, assertAdjustOnce, postHocShift, type PostHoc } from '../eval/post-hoc.js';
+import { TARGET_DISTRIBUTIONS, type TargetDistribution } from '../eval/shifted-targets.js';
+import { assertAdjustOnce, type PostHoc } from '../eval/post-hoc.js';
+import { scoreShiftedTargets, shiftedRule, type ShiftedRow } from '../eval/score-shifted.js';
 import { barChartSvg, svgToPng } from '../report/charts.js';
 import type { RunSummary } from '../report/run-summary.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
@@ -17,15 +18,7 @@ import { checkpointPath, loadVariables } from '../train/run-checkpoint.js';
 import { predict } from '../train/evaluate.js';
 import { readRunConfig } from './run-experiment.js';
 
-/** Accuracy on one shifted test set, without and with the inference-time adjustment. */
-export interface ShiftedRow {
-  readonly target: TargetDistribution;
-  readonly images: number;
-  /** Top-1 of the raw logits. */
-  readonly top1: number;
-  /** Top-1 after `postHoc` (equal to top1 for `none`). */
-  readonly top1Adjusted: number;
-}
+export type { ShiftedRow };
 
 /** `shifted-targets.json`. */
 export interface ShiftedReport {
@@ -79,26 +72,14 @@ export async function evaluateShiftedTargets(runDir: string, opts: ShiftedOption
     model.dispose();
   }
 
-  const C = dataset.numClasses;
-  const accuracy = (pred: Int32Array, rows: Int32Array): number => {
-    let right = 0;
-    pred.forEach((p, k) => (right += p === dataset.test.labels[rows[k]] ? 1 : 0));
-    return right / rows.length;
-  };
-  const rows: ShiftedRow[] = opts.targets.map((target) => {
-    const set = shiftedTestSet(target, dataset.test.labels, trainCounts);
-    const raw = adjustedPredictions(logits, C, postHocShift('none', trainCounts), set.indices);
-    const adj = adjustedPredictions(logits, C, postHocShift(opts.postHoc, trainCounts, { tau: opts.tau, targetPrior: set.prior }), set.indices);
-    return { target, images: set.indices.length, top1: accuracy(raw, set.indices), top1Adjusted: accuracy(adj, set.indices) };
-  });
-  const nMax = Math.min(...Array.from({ length: C }, (_, c) => dataset.test.labels.filter((y) => y === c).length));
+  const rows = scoreShiftedTargets(logits, dataset.test.labels, trainCounts, opts.targets, opts.postHoc, opts.tau);
   const report: ShiftedReport = {
     runId: summary.runId,
     algorithm: summary.algorithm,
     labeledLoss: config.labeledLoss,
     postHoc: opts.postHoc,
     tau: opts.tau,
-    rule: `classes ranked by labeled count; forward-ρ keeps floor(${nMax}·ρ^(−r/(C−1))) test images of rank r, backward reverses the rank, uniform ${nMax} per class`,
+    rule: shiftedRule(dataset.test.labels, dataset.numClasses),
     rows,
   };
   const json = path.join(runDir, 'shifted-targets.json');

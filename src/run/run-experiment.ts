@@ -22,6 +22,11 @@ import { loadCheckpoint } from '../train/checkpoint.js';
 import { describeEnvironment } from './environment.js';
 import { assertResumable } from './resume.js';
 import { buildAlgorithm } from './build-algorithm.js';
+import { predict } from '../train/evaluate.js';
+import type { Classifier } from '../models/model.js';
+import { labeledLossEntry } from '../losses/index.js';
+import { TARGET_DISTRIBUTIONS } from '../eval/shifted-targets.js';
+import { scoreShiftedTargets, shiftedRule } from '../eval/score-shifted.js';
 
 /** Options of {@link runExperiment} beyond the config. */
 export interface ExperimentOptions {
@@ -89,6 +94,7 @@ export async function runExperiment(input: RunConfig, opts: ExperimentOptions = 
     buildAlgorithm(config, { numClasses: dataset.numClasses, featureDim: model.featureDim, labeledClassCounts: labeledCounts, numUnlabeled: split.unlabeled.length }),
   );
   let result: TrainResult;
+  let lastModel: RunSummary['lastModel'];
   try {
     result = await train({
       config,
@@ -102,6 +108,7 @@ export async function runExperiment(input: RunConfig, opts: ExperimentOptions = 
       stop: opts.stop,
       onStep: opts.onStep,
     });
+    lastModel = lastModelEvaluation(state.ema.model, dataset, labeledCounts, labeledLossEntry(config.labeledLoss).adjustsLogits);
   } finally {
     state.dispose();
   }
@@ -131,10 +138,30 @@ export async function runExperiment(input: RunConfig, opts: ExperimentOptions = 
     pseudoLabelWindow: config.plWindow,
     testEce: result.testEce,
     seconds: result.seconds,
+    lastModel,
   });
   const history = readRunHistory(runDir, result.evaluations, registry.chartMarkers(config));
   await writeRunReport(runDir, summary, history);
   return { runDir, summary, train: result };
+}
+
+/**
+ * The last EMA model under LADE's 11 shifted test distributions and with DASO's post-hoc logit
+ * adjustment (`top1_la`, skipped when the labeled loss already adjusted the logits), on one pass
+ * of test logits. Absent when the test set lacks a class.
+ */
+function lastModelEvaluation(model: Classifier, dataset: Dataset, labeledCounts: readonly number[], lossAdjusts: boolean): RunSummary['lastModel'] {
+  // The shifted sets are drawn from every class's test images: none without a test image per class.
+  const present = new Set(dataset.test.labels);
+  if (present.size < dataset.numClasses) return undefined;
+  const { logits } = predict(model, dataset.test, null, dataset);
+  const rows = scoreShiftedTargets(logits, dataset.test.labels, labeledCounts, TARGET_DISTRIBUTIONS, 'la');
+  const uniform = rows.find((r) => r.target === 'uniform');
+  return {
+    rule: shiftedRule(dataset.test.labels, dataset.numClasses),
+    shiftedTargets: rows.map((r) => ({ target: r.target, images: r.images, top1: r.top1 })),
+    ...(lossAdjusts || !uniform ? {} : { top1PostHocLa: uniform.top1Adjusted }),
+  };
 }
 
 function defaultRunId(config: RunConfig): string {

@@ -71,6 +71,11 @@ describe('ssl run on tiny data (end to end)', () => {
     expect(summary.final.ece).toBeGreaterThanOrEqual(0);
     expect(summary.final.ece).toBeLessThanOrEqual(1);
     expect(Object.keys(summary.pseudoLabels.sources).sort()).toEqual(['final', 'linear', 'semantic']);
+    // Every summary carries LADE's 11 shifted test sets and DASO's post-hoc LA top-1 of the last model.
+    expect(summary.lastModel.shiftedTargets.map((r: { target: string }) => r.target)).toHaveLength(11);
+    expect(summary.lastModel.shiftedTargets.find((r: { target: string }) => r.target === 'uniform').images).toBe(160);
+    expect(summary.lastModel.top1PostHocLa).toBeGreaterThan(0.25);
+    expect(readFileSync(path.join(result.runDir, 'summary.md'), 'utf8')).toMatch(/## Shifted test distributions[^]*\| backward-50 \| \d+ \| [\d.]+% \|/);
   });
 
   it('the supervised learner with a long-tailed labeled loss and sampler learns, and logs no pseudo-labels', async () => {
@@ -80,6 +85,9 @@ describe('ssl run on tiny data (end to end)', () => {
     expect(result.summary.algorithm).toBe('supervised');
     expect(result.summary.final.balancedAccuracy).toBeGreaterThan(0.6);
     expect(result.summary.pseudoLabels).toBeUndefined();
+    // Balanced Softmax adjusted the logits in training: no post-hoc LA on top (adjust once).
+    expect(result.summary.lastModel?.shiftedTargets).toHaveLength(11);
+    expect(result.summary.lastModel?.top1PostHocLa).toBeUndefined();
     expect(JSON.parse(readFileSync(path.join(result.runDir, 'config.json'), 'utf8'))).toMatchObject({ algorithm: 'supervised', with: [], labeledLoss: 'balanced-softmax', sampler: 'class-balanced' });
   });
 
