@@ -3,7 +3,7 @@
 
 The nets mirror src/models/{cnn-small,wrn,resnet32}.ts layer by layer (bias-free 3x3 convs with
 symmetric padding 1, BatchNorm eps 1e-5 / momentum 0.1, LeakyReLU 0.1, global average pool,
-linear head). The step mirrors src/train/trainer.ts `trainStep` with FixMatch
+linear head). The step mirrors src/train/training-state.ts `trainStep` with FixMatch
 (src/algorithms/fixmatch.ts) or the supervised step:
 
   fixmatch:   uint8 NHWC batches -> normalised float; one forward over cat[labeled | weak | strong];

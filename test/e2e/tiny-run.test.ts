@@ -111,6 +111,17 @@ describe('ssl run on tiny data (end to end)', () => {
     expect(resumed.summary.final).toEqual(full.summary.final);
     expect(resumed.summary.pseudoLabels).toEqual(full.summary.pseudoLabels);
     expect(resumed.train.evaluations.map((e) => e.step)).toEqual([20, 40]);
+
+    // Ctrl-C's path: the CLI aborts `stop`; the loop finishes the step, checkpoints off-schedule
+    // (step 13) and throws, naming the resume command. Resuming gives the same run again.
+    const stopped = tinyConfig('daso', outDir, { runId: 'stopped', iterations: 40 });
+    const controller = new AbortController();
+    const err = await runExperiment(stopped, { ...quiet, dataset, stop: controller.signal, onStep: (step) => step === 11 && controller.abort() }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TrainingInterrupted);
+    expect(String(err)).toMatch(/after step 13; the checkpoint is saved, continue with: ssl run --resume .*stopped/);
+    const again = await runExperiment(stopped, { ...quiet, dataset, resumeDir: path.join(outDir, 'stopped') });
+    expect(again.summary.final).toEqual(full.summary.final);
+    expect(again.summary.pseudoLabels).toEqual(full.summary.pseudoLabels);
   });
 
   it('refuses to resume with a setting that changes the numbers, naming it', async () => {
