@@ -23,7 +23,6 @@ import { describeEnvironment } from './environment.js';
 import { assertResumable } from './resume.js';
 import { buildAlgorithm } from './build-algorithm.js';
 import { predict } from '../train/evaluate.js';
-import type { Classifier } from '../models/model.js';
 import { labeledLossEntry } from '../losses/index.js';
 import { TARGET_DISTRIBUTIONS } from '../eval/shifted-targets.js';
 import { scoreShiftedTargets, shiftedRule } from '../eval/score-shifted.js';
@@ -108,7 +107,8 @@ export async function runExperiment(input: RunConfig, opts: ExperimentOptions = 
       stop: opts.stop,
       onStep: opts.onStep,
     });
-    lastModel = lastModelEvaluation(state.ema.model, dataset, labeledCounts, labeledLossEntry(config.labeledLoss).adjustsLogits);
+    const logits = result.finalTestLogits ?? predict(state.ema.model, dataset.test, null, dataset).logits;
+    lastModel = lastModelEvaluation(logits, dataset, labeledCounts, labeledLossEntry(config.labeledLoss).adjustsLogits);
   } finally {
     state.dispose();
   }
@@ -147,14 +147,13 @@ export async function runExperiment(input: RunConfig, opts: ExperimentOptions = 
 
 /**
  * The last EMA model under LADE's 11 shifted test distributions and with DASO's post-hoc logit
- * adjustment (`top1_la`, skipped when the labeled loss already adjusted the logits), on one pass
- * of test logits. Absent when the test set lacks a class.
+ * adjustment (`top1_la`, skipped when the labeled loss already adjusted the logits), from the
+ * final evaluation's test logits. Absent when the test set lacks a class.
  */
-function lastModelEvaluation(model: Classifier, dataset: Dataset, labeledCounts: readonly number[], lossAdjusts: boolean): RunSummary['lastModel'] {
+function lastModelEvaluation(logits: Float32Array, dataset: Dataset, labeledCounts: readonly number[], lossAdjusts: boolean): RunSummary['lastModel'] {
   // The shifted sets are drawn from every class's test images: none without a test image per class.
   const present = new Set(dataset.test.labels);
   if (present.size < dataset.numClasses) return undefined;
-  const { logits } = predict(model, dataset.test, null, dataset);
   const rows = scoreShiftedTargets(logits, dataset.test.labels, labeledCounts, TARGET_DISTRIBUTIONS, 'la');
   const uniform = rows.find((r) => r.target === 'uniform');
   return {

@@ -52,6 +52,8 @@ export function predict(
 export interface EvaluationRecord extends EvalRecord {
   /** Expected calibration error of the test predictions (15 bins). */
   readonly ece: number;
+  /** The test logits [N, C] row-major (the run's summary scores its last model's on shifted targets). */
+  readonly testLogits: Float32Array;
 }
 
 /** Evaluates `model` (the EMA model) on the test set and, when the split has one, the validation split. */
@@ -63,5 +65,5 @@ export function evaluateModel(model: Classifier, dataset: Dataset, split: LongTa
     const v = predict(model, dataset.train, split.validation, dataset);
     val = classificationMetrics(v.predictions, v.labels, dataset.numClasses);
   }
-  return { step, test: testMetrics, val, ece: expectedCalibrationError(test.probs, test.labels, dataset.numClasses) };
+  return { step, test: testMetrics, val, ece: expectedCalibrationError(test.probs, test.labels, dataset.numClasses), testLogits: test.logits };
 }

@@ -42,6 +42,8 @@ export interface TrainResult {
   readonly seconds: number;
   /** ECE of the last test evaluation. */
   readonly testEce?: number;
+  /** Test logits [N, C] of the final step's evaluation; absent when this process did not run it (a resume after the end). */
+  readonly finalTestLogits?: Float32Array;
 }
 
 /**
@@ -84,6 +86,7 @@ export async function train(setup: TrainerSetup): Promise<TrainResult> {
   const started = Date.now();
   const seconds = (): number => priorSeconds + (Date.now() - started) / 1000;
   let lastTestEce: number | undefined;
+  let finalTestLogits: Float32Array | undefined;
   let rateStart = Date.now();
   let rateSteps = 0;
   let step = startStep;
@@ -110,6 +113,7 @@ export async function train(setup: TrainerSetup): Promise<TrainResult> {
       if ((step + 1) % config.evalEvery === 0 || step + 1 === config.iterations) {
         const record = evaluateModel(state.ema.model, dataset, split, step + 1);
         lastTestEce = record.ece;
+        if (step + 1 === config.iterations) finalTestLogits = record.testLogits;
         evaluations.push({ step: record.step, val: record.val, test: record.test });
         events.append({
           type: 'eval',
@@ -132,7 +136,7 @@ export async function train(setup: TrainerSetup): Promise<TrainResult> {
     }
     const partial = tracker.flush();
     if (partial && partial.endStep > (windows.at(-1)?.endStep ?? 0)) windows.push(partial);
-    return { steps: step, evaluations, pseudoLabelWindows: windows, seconds: seconds(), testEce: lastTestEce };
+    return { steps: step, evaluations, pseudoLabelWindows: windows, seconds: seconds(), testEce: lastTestEce, finalTestLogits };
   } finally {
     progress.done();
     await source.close();
