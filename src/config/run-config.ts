@@ -6,7 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { UserError } from '../errors.js';
 import { dataOptions, modelOptions, runtimeOptions } from '../options/run-options.js';
 import { trainerOptions } from '../options/trainer-options.js';
-import { kebabCase, type OptionSection, type OptionSpec, type SectionValues } from '../options/option-spec.js';
+import { kebabCase, type OptionSection, type OptionSpec } from '../options/option-spec.js';
 import { builtInMethods, registry, type Composition, type SectionsValues, type SlotClaim } from '../algorithms/index.js';
 import { labeledLossEntry } from '../losses/index.js';
 import { slotOptions } from './slot-options.js';
@@ -226,4 +226,4 @@ function editDistance(a: string, b: string): number {
   return dp[a.length][b.length];
 }
 
-export type { Composition, SectionValues };
+export type { Composition };
