@@ -6,7 +6,7 @@ import { registry, type Composition } from '../algorithms/index.js';
 import { formatValue, type DefaultNote } from './config-flags.js';
 
 /** Values the shipped presets of a composition set (later files win), with the file that set each. */
-function presetValues(c: Composition): Map<string, { value: unknown; file: string }> {
+function readPresetValues(c: Composition): Map<string, { value: unknown; file: string }> {
   const out = new Map<string, { value: unknown; file: string }>();
   for (const name of [c.algorithm, ...c.with]) {
     const file = defaultPresetPath(name);
@@ -28,6 +28,14 @@ function presetValues(c: Composition): Map<string, { value: unknown; file: strin
  */
 export function presetDefaultNote(named: () => Composition | undefined): DefaultNote {
   const common = new Set(commonSections.flatMap((s) => Object.keys(s)));
+  // One read of a composition's presets per help page, not one per flag line.
+  const cache = new Map<string, Map<string, { value: unknown; file: string }>>();
+  const presetValues = (c: Composition): Map<string, { value: unknown; file: string }> => {
+    const key = [c.algorithm, ...c.with].join('+');
+    let values = cache.get(key);
+    if (!values) cache.set(key, (values = readPresetValues(c)));
+    return values;
+  };
   return (key, spec) => {
     const owners = common.has(key) ? [] : registry.ownersOf(key);
     const scope = owners.length > 0 ? `[${owners.join('/')} only] ` : '';
