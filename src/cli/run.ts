@@ -4,6 +4,7 @@ import {
   declaredComposition,
   describeComposition,
   loadPreset,
+  savedComposition,
   resolveRunConfig,
   shippedPresetLayers,
   type ConfigLayer,
@@ -67,9 +68,7 @@ export function formatMethodList(): string {
 async function resumeLayers(resumeDir: string, method: string | undefined, withs: readonly string[]): Promise<{ c: Composition; layers: ConfigLayer[] }> {
   const saved = await readRunConfig(resumeDir);
   const source = `${resumeDir}/config.json`;
-  const declared = declaredComposition(saved, source);
-  if (!declared.algorithm) throw new UserError('--resume', `${source} names no algorithm`, 'Point --resume at a run directory made by `ssl run`.');
-  const c: Composition = { algorithm: declared.algorithm, with: declared.with ?? [] };
+  const c = savedComposition(saved, source);
   if (method !== undefined || withs.length > 0) {
     const asked = method !== undefined ? registry.compositionOf(method, withs) : { algorithm: c.algorithm, with: [...withs] };
     if (describeComposition(asked) !== describeComposition(c)) {

@@ -192,6 +192,13 @@ export function declaredComposition(values: Record<string, unknown>, source: str
   return out;
 }
 
+/** The composition a saved run's config.json declares; refuses one that names no algorithm. */
+export function savedComposition(values: Record<string, unknown>, source: string): Composition {
+  const declared = declaredComposition(values, source);
+  if (!declared.algorithm) throw new UserError(source, 'names no algorithm', 'Point at a run directory (runs/<id>) made by `ssl run`.');
+  return { algorithm: declared.algorithm, with: declared.with ?? [] };
+}
+
 function assertSameComposition(source: string, key: string, value: unknown, c: Composition): void {
   const declared = declaredComposition({ [key]: value }, source);
   const same = key === 'algorithm' ? declared.algorithm === c.algorithm : JSON.stringify(declared.with) === JSON.stringify(c.with);

@@ -1,3 +1,4 @@
+import { classCounts } from '../data/longtail.js';
 import { shiftedTestSet, type TargetDistribution } from './shifted-targets.js';
 import { adjustedPredictions, postHocShift, type PostHoc } from './post-hoc.js';
 
@@ -39,6 +40,6 @@ export function scoreShiftedTargets(
 
 /** The rule a shifted table was drawn with, for reports. */
 export function shiftedRule(testLabels: Int32Array, numClasses: number): string {
-  const nMax = Math.min(...Array.from({ length: numClasses }, (_, c) => testLabels.filter((y) => y === c).length));
+  const nMax = Math.min(...classCounts(null, testLabels, numClasses));
   return `classes ranked by labeled count; forward-ρ keeps floor(${nMax}·ρ^(−r/(C−1))) test images of rank r, backward reverses the rank, uniform ${nMax} per class`;
 }

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { declaredComposition, resolveRunConfig } from '../config/run-config.js';
+import { resolveRunConfig, savedComposition } from '../config/run-config.js';
 import { UserError } from '../errors.js';
 import { selectBackend } from '../backend/select.js';
 import { loadDataset } from '../data/sources/index.js';
@@ -48,8 +48,8 @@ export interface ShiftedOptions {
  */
 export async function evaluateShiftedTargets(runDir: string, opts: ShiftedOptions): Promise<{ report: ShiftedReport; files: string[] }> {
   const saved = await readRunConfig(runDir);
-  const declared = declaredComposition(saved, `${runDir}/config.json`);
-  const config = resolveRunConfig({ algorithm: declared.algorithm ?? '', with: declared.with ?? [] }, [{ source: `${runDir}/config.json`, values: saved }]);
+  const source = `${runDir}/config.json`;
+  const config = resolveRunConfig(savedComposition(saved, source), [{ source, values: saved }]);
   const summaryFile = path.join(runDir, 'summary.json');
   if (!existsSync(summaryFile)) {
     throw new UserError('<runDir>', `${runDir} has no summary.json: the run has not finished`, `Finish it with \`ssl run --resume ${runDir}\`, then evaluate.`);
