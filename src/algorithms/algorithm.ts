@@ -74,6 +74,11 @@ export interface Algorithm {
   readonly name: string;
   /** Whether the trainer must feed unlabeled weak/strong views (false: a supervised learner). */
   readonly usesUnlabeled: boolean;
+  /**
+   * Which parameters the optimiser updates (default all): decoupled training's stage 2 trains the
+   * head (cRT) or the head's scales (LWS) and leaves the backbone frozen.
+   */
+  readonly trains?: (variable: { readonly name: string; readonly inHead: boolean }) => boolean;
   /** Work outside the gradient tape before the loss, e.g. DASO's queue update from the EMA encoder. */
   prepare(batch: TrainBatch, ctx: StepContext): void;
   /**

@@ -38,7 +38,7 @@ export function createFixMatch(opts: FixMatchOptions, ctx: Pick<RunContext, 'lab
       const [logitsX, logitsWeak, logitsStrong] = tf.split(logits, [numLabeled, numUnlabeled, numUnlabeled], 0) as tf.Tensor2D[];
       const [, featuresWeak, featuresStrong] = tf.split(features, [numLabeled, numUnlabeled, numUnlabeled], 0) as tf.Tensor2D[];
 
-      const lossX = ctx.labeledLoss(addOns.adjustLabeledLogits(logitsX, logitCtx), batch.labeledLabels);
+      const lossX = ctx.labeledLoss(addOns.adjustLabeledLogits(logitsX, logitCtx), batch.labeledLabels, stepCtx.step);
       const probs = stopGradient(tf.softmax(addOns.adjustUnlabeledLogits(logitsWeak, logitCtx))) as tf.Tensor2D;
       const linear = tf.argMax(probs, 1) as tf.Tensor1D;
 

@@ -2,6 +2,8 @@ import { MethodRegistry } from './registry.js';
 import { fixmatchMethod } from './fixmatch.js';
 import { dasoMethod } from './daso/daso.js';
 import { supervisedMethod } from './supervised.js';
+import { decoupledMethod } from './decoupled/decoupled.js';
+import { bbnMethod } from './bbn.js';
 
 /**
  * Every built-in method, one line each: base learners, supervised learners, add-ons. RunConfig,
@@ -10,6 +12,8 @@ import { supervisedMethod } from './supervised.js';
 export const builtInMethods = [
   fixmatchMethod,
   supervisedMethod,
+  decoupledMethod,
+  bbnMethod,
   dasoMethod,
 ] as const;
 
@@ -27,6 +31,9 @@ export {
   type AddOnEntry,
   type ChartMarker,
   type DataFacts,
+  type FinishContext,
+  type ModelNeeds,
+  type StartsFrom,
   type LabeledLoss,
   type LearnerEntry,
   type MethodEntry,
@@ -34,7 +41,7 @@ export {
   type RunContext,
   type SectionsValues,
 } from './method.js';
-export { MethodRegistry, type Composition, type SlotClaim } from './registry.js';
+export { MethodRegistry, type Composition, type LearnerHooks, type SlotClaim } from './registry.js';
 export { createFixMatch, fixmatchOptions, maskedPseudoLabelLoss, type FixMatchOptions } from './fixmatch.js';
 export { createSupervised } from './supervised.js';
 export { createDaso, type DasoContext } from './daso/daso.js';

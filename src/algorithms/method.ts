@@ -1,5 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { OptionSection, SectionValues } from '../options/option-spec.js';
+import type { Classifier } from '../models/model.js';
+import type { HeadSpec } from '../models/heads.js';
 import type { Algorithm } from './algorithm.js';
 import type { AddOn, AddOnChain, ExclusivePoint } from './add-on.js';
 
@@ -19,10 +21,15 @@ export interface RunContext {
   readonly iterations: number;
   /** The labeled-loss slot (`--labeled-loss`), bound to the labeled class counts. */
   readonly labeledLoss: LabeledLoss;
+  /** Run seed: a method's random draws are functions of it and the step (resume-safe). */
+  readonly seed: number;
 }
 
-/** A labeled loss bound to the run's class counts: `(logits [B, C], labels [B]) => scalar`. */
-export type LabeledLoss = (logits: tf.Tensor2D, labels: tf.Tensor1D) => tf.Scalar;
+/**
+ * A labeled loss bound to the run's class counts: `(logits [B, C], labels [B], step) => scalar`.
+ * The step matters to DRW (weights from the first LR decay) and equalization (draws per step).
+ */
+export type LabeledLoss = (logits: tf.Tensor2D, labels: tf.Tensor1D, step: number) => tf.Scalar;
 
 /** Facts a method's `resolve` may use to fill data-dependent values (DASO's T_dist 'auto'). */
 export interface DataFacts {
@@ -60,6 +67,35 @@ interface EntryCommon<N extends string, S extends readonly OptionSection[]> {
   readonly resolve?: (values: SectionsValues<S>, data: DataFacts) => SectionsValues<S>;
   /** Lines drawn on the learning curves. */
   readonly chartMarkers?: (values: SectionsValues<S>) => readonly ChartMarker[];
+  /** Refuses, with a UserError, values that cannot work with the rest of the config (before any work). */
+  readonly validate?: (values: SectionsValues<S>, config: Readonly<Record<string, unknown>>) => void;
+}
+
+/** The model a learner needs instead of `--net` with `--head` (BBN's two branches, a stage-2 head). */
+export interface ModelNeeds {
+  readonly head?: HeadSpec;
+  readonly bbn?: boolean;
+}
+
+/** A learner that continues a finished run (decoupled training's stage 2). */
+export interface StartsFrom<V = Record<string, unknown>> {
+  /** The option holding the stage-1 run directory. */
+  readonly option: string;
+  /** Settings that must equal the stage-1 run's (data, split, net); inherited when not given. */
+  readonly sameAs: readonly string[];
+  /** Keep the stage-1 head's variables (LWS, τ-norm) instead of a fresh head (cRT, NCM). */
+  readonly keepHead: (values: V) => boolean;
+}
+
+/** What a learner's `finish` may read: fixed image sets through a model, without augmentation. */
+export interface FinishContext {
+  /** The student and the EMA model; `finish` must leave both with the same head. */
+  readonly models: readonly Classifier[];
+  /** Features [n, featureDim] row-major and labels of the labeled split under `model` (eval mode). */
+  labeledFeatures(model: Classifier): { readonly features: Float32Array; readonly labels: Int32Array };
+  /** Balanced accuracy of `model` on the validation split, or null when the run has none. */
+  validationAccuracy(model: Classifier): number | null;
+  log(line: string): void;
 }
 
 /** A base learner (kind `base` or `supervised`). */
@@ -67,6 +103,16 @@ export interface LearnerEntry<N extends string = string, S extends readonly Opti
   readonly kind: 'base' | 'supervised';
   /** Builds the learner; `addOns` is empty for a supervised learner. */
   readonly create: (values: SectionsValues<S>, ctx: RunContext, addOns: AddOnChain) => Algorithm;
+  /** A model other than the plain one. */
+  readonly model?: (values: SectionsValues<S>) => ModelNeeds;
+  /** Starts from a finished run's evaluated (EMA) model. */
+  readonly startsFrom?: StartsFrom<SectionsValues<S>>;
+  /** The run length the learner implies when no preset or flag sets `iterations` (τ-norm, NCM: 0), and how `--help` says it. */
+  readonly iterations?: { readonly of: (values: SectionsValues<S>) => number; readonly describe: string };
+  /** Labeled samplers of the step, each drawing one batch; the batch is their concatenation (BBN: the slot's and reversed). */
+  readonly labeledSamplers?: (values: SectionsValues<S>, slotSampler: string) => readonly string[];
+  /** Work after the last step, before the final evaluation (τ-norm's search, NCM's class means); returns what to record. */
+  readonly finish?: (values: SectionsValues<S>, ctx: FinishContext) => Readonly<Record<string, number | string>>;
 }
 
 /** An add-on to base learners that make pseudo-labels. */

@@ -2,7 +2,7 @@ import { UserError } from '../errors.js';
 import type { OptionSection, OptionSpec } from '../options/option-spec.js';
 import type { Algorithm } from './algorithm.js';
 import { composeAddOns, type ExclusivePoint } from './add-on.js';
-import type { AddOnEntry, ChartMarker, DataFacts, LearnerEntry, MethodEntry, RunContext } from './method.js';
+import type { AddOnEntry, ChartMarker, DataFacts, FinishContext, LearnerEntry, MethodEntry, ModelNeeds, RunContext } from './method.js';
 
 /** A run's method: one base learner and its add-ons in order. */
 export interface Composition {
@@ -152,8 +152,30 @@ export class MethodRegistry {
   }
 
   /** Markers every method of the composition draws on the learning curves. */
+  /** Runs every entry's `validate` on a resolved config. */
+  validate(config: Composition): void {
+    for (const e of this.entriesOf(config)) (e.validate as ((v: Values, c: object) => void) | undefined)?.(valuesOf(e, config), config);
+  }
+
   chartMarkers(config: Composition): ChartMarker[] {
     return this.entriesOf(config).flatMap((e) => (e.chartMarkers ? (e.chartMarkers as (v: Values) => readonly ChartMarker[])(valuesOf(e, config)) : []));
+  }
+
+  /**
+   * The base learner's hooks bound to a config's values: the model it needs, the run it starts
+   * from, its implied run length, its labeled samplers and its finishing work.
+   */
+  learnerHooks(config: Composition): LearnerHooks {
+    const e = this.learner(config.algorithm);
+    const v = (): Values => valuesOf(e, config);
+    const call = <T>(f: unknown, ...rest: unknown[]): T => (f as (values: Values, ...r: unknown[]) => T)(v(), ...rest);
+    return {
+      model: e.model ? call<ModelNeeds>(e.model) : {},
+      startsFrom: e.startsFrom ? { option: e.startsFrom.option, sameAs: e.startsFrom.sameAs, keepHead: call<boolean>(e.startsFrom.keepHead) } : null,
+      iterations: e.iterations ? call<number>(e.iterations.of) : null,
+      labeledSamplers: (slot) => (e.labeledSamplers ? call<readonly string[]>(e.labeledSamplers, slot) : [slot]),
+      finish: e.finish ? (ctx) => call<Readonly<Record<string, number | string>>>(e.finish, ctx) : null,
+    };
   }
 
   /**
@@ -170,6 +192,15 @@ export class MethodRegistry {
     const create = base.create as (v: Values, c: RunContext, a: ReturnType<typeof composeAddOns>) => Algorithm;
     return create(valuesOf(base, resolved), ctx, composeAddOns(addOns));
   }
+}
+
+/** A base learner's optional hooks, bound to one config (see `LearnerEntry`). */
+export interface LearnerHooks {
+  readonly model: ModelNeeds;
+  readonly startsFrom: { readonly option: string; readonly sameAs: readonly string[]; readonly keepHead: boolean } | null;
+  readonly iterations: number | null;
+  readonly labeledSamplers: (slotSampler: string) => readonly string[];
+  readonly finish: ((ctx: FinishContext) => Readonly<Record<string, number | string>>) | null;
 }
 
 /** The config values resolve steps read besides the method's own. */

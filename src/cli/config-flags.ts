@@ -22,6 +22,7 @@ export function addConfigFlags(cmd: Command, specs: ReadonlyMap<string, OptionSp
       cmd.addOption(spec.default === true ? off : off.hideHelp());
     } else {
       cmd.addOption(new Option(`--${flag} ${spec.valueName ?? '<value>'}`, spec.describe));
+      if (spec.alias) cmd.addOption(new Option(`--${spec.alias} ${spec.valueName ?? '<value>'}`, `same as --${flag}`));
     }
     byAttribute.set(`--${flag}`, { key, spec });
   }
@@ -47,7 +48,17 @@ export function builtInDefault(_key: string, spec: OptionSpec<unknown>): string 
  */
 export function configOverrides(values: Record<string, unknown>, specs: ReadonlyMap<string, OptionSpec<unknown>>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [key, raw] of Object.entries(values)) {
+  const entries = Object.entries(values);
+  for (const [key, spec] of specs) {
+    const viaAlias = spec.alias ? values[spec.alias] : undefined;
+    if (viaAlias === undefined) continue;
+    const direct = values[key];
+    if (direct !== undefined && direct !== viaAlias) {
+      throw new UserError(`--${spec.alias}`, `says ${String(viaAlias)} but --${kebabCase(key)} says ${String(direct)}`, `Give one of them (--${spec.alias} is the same flag).`);
+    }
+    entries.push([key, viaAlias]);
+  }
+  for (const [key, raw] of entries) {
     if (!specs.has(key) || raw === undefined) continue;
     if (typeof raw === 'string' && /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(raw.trim())) {
       const n = Number(raw);

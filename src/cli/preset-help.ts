@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { commonSections, defaultPresetPath, presetDir } from '../config/run-config.js';
 import { registry, type Composition } from '../algorithms/index.js';
 import { formatValue, type DefaultNote } from './config-flags.js';
+import { kebabCase } from '../options/option-spec.js';
 
 /** Values the shipped presets of a composition set (later files win), with the file that set each. */
 function readPresetValues(c: Composition): Map<string, { value: unknown; file: string }> {
@@ -41,11 +42,17 @@ export function presetDefaultNote(named: () => Composition | undefined): Default
     const scope = owners.length > 0 ? `[${owners.join('/')} only] ` : '';
     const builtIn = formatValue(spec.default);
     const c = named();
+    const implied = (m: string): string | undefined => (key === 'iterations' ? registry.learner(m).iterations?.describe : undefined);
+    const inherits = (m: string): boolean => registry.learner(m).startsFrom?.sameAs.includes(key) === true || implied(m) !== undefined;
     if (c) {
+      const learner = registry.learner(c.algorithm);
+      if (implied(c.algorithm)) return `${scope}(default: ${implied(c.algorithm)})`;
+      if (inherits(c.algorithm)) return `${scope}(default: the --${kebabCase(learner.startsFrom?.option ?? '')} run's)`;
       const p = presetValues(c).get(key);
       return `${scope}(default: ${p ? `${formatValue(p.value)} from ${p.file}; built-in ${builtIn}` : builtIn})`;
     }
-    const methods = owners.length > 0 ? owners : registry.learnerNames();
+    // A learner that continues a run takes these from it, not from a preset: leave it out here.
+    const methods = (owners.length > 0 ? owners : registry.learnerNames()).filter((m) => registry.get(m)?.kind === 'add-on' || !inherits(m));
     const set = methods.map((m) => ({ m, p: presetValues(registry.compositionOf(m)).get(key) }));
     const given = set.filter((s) => s.p !== undefined);
     if (given.length === 0) return `${scope}(default: ${builtIn})`;

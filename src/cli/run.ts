@@ -13,7 +13,9 @@ import { registry, type Composition } from '../algorithms/index.js';
 import { labeledLosses } from '../losses/index.js';
 import { LABELED_SAMPLERS } from '../data/samplers.js';
 import { UserError } from '../errors.js';
-import { runExperiment, readRunConfig } from '../run/run-experiment.js';
+import { runExperiment } from '../run/run-experiment.js';
+import { readRunConfig } from '../run/run-config-file.js';
+import { stageOneLayer } from '../run/stage-one.js';
 import { addConfigFlags, configOverrides } from './config-flags.js';
 import { presetDefaultNote } from './preset-help.js';
 import { processOutput, type CliOutput } from './output.js';
@@ -26,6 +28,13 @@ Examples:
   $ ssl run fixmatch --with daso                            # the same run, spelled as base learner + add-on
   $ ssl run fixmatch --gamma-l 100 --gamma-u 1 --seed 1     # the baseline on the same split and schedule
   $ ssl run supervised --sampler class-balanced             # labeled split only
+  $ ssl run supervised --loss ldam --drw                     # LDAM-DRW (the cosine head comes with --loss ldam)
+  $ ssl run supervised --loss balanced-softmax               # or la-loss, lade, cb-focal, equalization, seesaw, ...
+  $ ssl run supervised --head tde                            # De-confound-TDE's causal-norm head
+  $ ssl run supervised --remix                               # Remix
+  $ ssl run bbn                                              # BBN: two branches, uniform + reversed samplers
+  $ ssl run decoupled --stage1 runs/<id> --classifier crt    # or tau-norm, lws, ncm: stage 2 on a finished run
+  $ ssl run fixmatch --with daso --labeled-loss balanced-softmax   # any loss as an SSL learner's labeled loss
   $ ssl run daso --dataset cifar10 --data-dir ~/data/cifar-10-batches-bin --n1 500 --m1 4000 --gamma-u 0.01
                                                             # paper setting: pipelines/cifar10/*.yaml, WRN-28-2, 250k it
   $ ssl run --resume runs/<id>                              # continue where it stopped
@@ -123,6 +132,8 @@ export function createRunCommand(output: CliOutput = processOutput, stop?: Abort
     const { c, layers } = resumeDir
       ? await resumeLayers(resumeDir, method, withs)
       : await newRunLayers(method, withs, typeof flags.preset === 'string' ? flags.preset : undefined, typeof overrides.dataset === 'string' ? overrides.dataset : undefined);
+    const inherited = resumeDir ? null : await stageOneLayer(c, [...layers, { source: 'command line', values: overrides }]);
+    if (inherited) layers.push(inherited);
     layers.push({ source: 'command line', values: overrides });
     const config = resolveRunConfig(c, layers);
     const result = await runExperiment(config, { resumeDir, stop, log: (line) => output.err(`${line}\n`) });

@@ -8,7 +8,7 @@ import { dataOptions, modelOptions, runtimeOptions } from '../options/run-option
 import { trainerOptions } from '../options/trainer-options.js';
 import { kebabCase, type OptionSection, type OptionSpec } from '../options/option-spec.js';
 import { builtInMethods, registry, type Composition, type SectionsValues, type SlotClaim } from '../algorithms/index.js';
-import { labeledLossEntry } from '../losses/index.js';
+import { labeledLossEntry, labeledLosses } from '../losses/index.js';
 import { slotOptions } from './slot-options.js';
 
 /** Sections every run reads, whatever its method. */
@@ -173,7 +173,30 @@ export function resolveRunConfig(composition: Composition | string, layers: read
     }
   }
   registry.assertComposable(c, slotClaims(out.labeledLoss as string));
+  const implied = registry.learnerHooks(out as unknown as Composition).iterations;
+  if (implied !== null && !layers.some((l) => 'iterations' in l.values)) out.iterations = implied;
+  settleHeadAndDrw(out);
+  registry.validate(out as unknown as Composition);
   return out as RunConfig;
+}
+
+/**
+ * Resolves `--head auto` from the labeled loss and refuses combinations the loss cannot train
+ * with: LDAM on a non-cosine head, DRW on a loss it does not re-weight or without an LR decay.
+ */
+function settleHeadAndDrw(out: Record<string, unknown>): void {
+  const loss = labeledLossEntry(out.labeledLoss as string);
+  if (out.head === 'auto') out.head = loss.head === 'cosine' ? 'cosine' : 'linear';
+  if (loss.head === 'cosine' && out.head !== 'cosine') {
+    throw new UserError('--head', `--loss ${loss.name} needs the cosine head (its margins assume cosine logits), got --head ${String(out.head)}`, 'Drop --head, or pass --head cosine.');
+  }
+  if (out.drw !== true) return;
+  const reweighted = labeledLosses.filter((l) => l.drw).map((l) => l.name);
+  if (!loss.drw) throw new UserError('--drw', `re-weights ${reweighted.join(' or ')}, not --loss ${loss.name}`, `Use --loss ${reweighted.join(' or --loss ')}, or drop --drw.`);
+  const milestones = out.lrMilestones as readonly number[];
+  if (out.lrSchedule !== 'step' || milestones.length === 0) {
+    throw new UserError('--drw', `switches its weights on at the first LR decay, and this run has --lr-schedule ${String(out.lrSchedule)}${out.lrSchedule === 'step' ? ' with no milestones' : ''}`, 'Pass --lr-schedule step --lr-milestones 0.8,0.9 (LDAM-DRW: decays at epochs 160 and 180 of 200).');
+  }
 }
 
 /** The composition a preset or saved config declares, if any (`algorithm`, `with`). */

@@ -15,6 +15,12 @@ export const slotOptions = {
     'ce',
     `loss on the labeled logits: ${labeledLosses.map((l) => `${l.name} (${l.summary})`).join('; ')}`,
     '<loss>',
+    'loss',
+  ),
+  drw: option(
+    z.boolean(),
+    false,
+    'deferred re-weighting (LDAM-DRW): class-balanced weights, β = 0.9999, from the first LR decay on; with --loss ce or ldam and --lr-schedule step',
   ),
   sampler: option(
     z.enum(LABELED_SAMPLERS),

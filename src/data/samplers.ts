@@ -12,6 +12,8 @@ import { deriveSeed, Rng } from '../util/rng.js';
 export const SamplerStream = {
   labeled: 1,
   unlabeled: 2,
+  /** A second labeled sampler of the same step (BBN's re-balancing branch). */
+  labeledSecond: 4,
 } as const;
 
 /** Draws the positions of one batch. */
@@ -273,17 +275,39 @@ export interface SamplerSchedule {
  * The labeled-batch sampler of a run, over positions into the labeled split.
  * @param labels class of each labeled image, in split order
  */
-export function createLabeledSampler(name: LabeledSamplerName, labels: Int32Array, seed: number, schedule: SamplerSchedule): BatchSampler {
+export function createLabeledSampler(name: LabeledSamplerName, labels: Int32Array, seed: number, schedule: SamplerSchedule, stream: number = SamplerStream.labeled): BatchSampler {
   switch (name) {
     case 'instance-balanced':
-      return new EpochSampler(labels.length, seed, SamplerStream.labeled);
+      return new EpochSampler(labels.length, seed, stream);
     case 'class-balanced':
-      return new ClassCycleSampler(labels, seed, SamplerStream.labeled);
+      return new ClassCycleSampler(labels, seed, stream);
     case 'square-root':
-      return new ClassAwareSampler(labels, 0.5, seed, SamplerStream.labeled);
+      return new ClassAwareSampler(labels, 0.5, seed, stream);
     case 'progressively-balanced':
-      return new ProgressiveSampler(labels, seed, SamplerStream.labeled, schedule.iterations, schedule.batchSize);
+      return new ProgressiveSampler(labels, seed, stream, schedule.iterations, schedule.batchSize);
     case 'reversed':
-      return new ClassAwareSampler(labels, -1, seed, SamplerStream.labeled);
+      return new ClassAwareSampler(labels, -1, seed, stream);
+  }
+}
+
+/**
+ * Several samplers over one pool drawing one batch together: of a batch of k·B, sampler i gives
+ * positions iB..(i+1)B−1 (BBN's uniform and reversed batches travel as one labeled batch).
+ */
+export class ConcatenatedSampler implements BatchSampler {
+  readonly count: number;
+
+  constructor(private readonly parts: readonly BatchSampler[]) {
+    if (parts.length === 0) throw new Error('ConcatenatedSampler: needs at least one sampler');
+    this.count = parts[0].count;
+    if (parts.some((p) => p.count !== this.count)) throw new Error('ConcatenatedSampler: the samplers cover pools of different sizes');
+  }
+
+  batchAt(step: number, batchSize: number): Int32Array {
+    const k = this.parts.length;
+    if (batchSize % k !== 0) throw new Error(`ConcatenatedSampler: batch ${batchSize} does not split into ${k} equal parts`);
+    const out = new Int32Array(batchSize);
+    this.parts.forEach((p, i) => out.set(p.batchAt(step, batchSize / k), (i * batchSize) / k));
+    return out;
   }
 }

@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Rng } from '../util/rng.js';
-import { ComposedClassifier } from './composed-classifier.js';
-import { LayerBuilder, bnAct, globalAvgPool } from './layers.js';
+import { type LayerBuilder, bnAct, globalAvgPool } from './layers.js';
+import type { NetParts } from './net-parts.js';
 
 /** Channels of the five conv layers of cnn-small; max-pool 2x2 after the 2nd and 4th. */
 const CNN_SMALL_CHANNELS = [32, 32, 64, 64, 128] as const;
@@ -13,27 +12,37 @@ const POOL_AFTER = new Set([1, 3]);
  * Convs are bias-free with padding 1; init as the official WRN (Kaiming fan_out, BN 1/0, Xavier head).
  * Any input of at least 4x4 works (28x28x1 Fashion-MNIST, 32x32x3 CIFAR).
  * Variable names: `encoder.conv{i}.weight`, `encoder.bn{i}.{weight,bias,running_mean,running_var}`,
- * `classifier.classifier.{weight,bias}` (i = 1..5).
+ * `classifier.classifier.{weight,bias}` (i = 1..5). The last block (conv5) is where BBN branches.
  */
-export function createCnnSmall(numClasses: number, inputChannels: number, rng: Rng): ComposedClassifier {
-  const b = new LayerBuilder(rng);
+export function cnnSmallParts(b: LayerBuilder, inputChannels: number): NetParts {
   let inC = inputChannels;
-  const stages = CNN_SMALL_CHANNELS.map((outC, i) => {
-    const conv = b.conv(`encoder.conv${i + 1}`, 3, inC, outC, 1, 1);
-    const bn = b.batchNorm(`encoder.bn${i + 1}`, outC);
-    inC = outC;
-    return { conv, bn };
+  const stage = (prefix: string, i: number, outC: number, from: number) => ({
+    conv: b.conv(`${prefix}encoder.conv${i + 1}`, 3, from, outC, 1, 1),
+    bn: b.batchNorm(`${prefix}encoder.bn${i + 1}`, outC),
   });
-  const featureDim = CNN_SMALL_CHANNELS[CNN_SMALL_CHANNELS.length - 1];
-  const linear = b.linear('classifier.classifier', featureDim, numClasses);
-  const encode = (x: tf.Tensor4D, training: boolean): tf.Tensor2D =>
-    tf.tidy(() => {
-      let h = x;
-      stages.forEach(({ conv, bn }, i) => {
-        h = bnAct(bn, conv.apply(h), training);
-        if (POOL_AFTER.has(i)) h = tf.maxPool(h, 2, 2, 'valid');
-      });
-      return globalAvgPool(h);
-    });
-  return new ComposedClassifier('cnn-small', numClasses, featureDim, b, encode, linear);
+  const last = CNN_SMALL_CHANNELS.length - 1;
+  const trunkStages = CNN_SMALL_CHANNELS.slice(0, last).map((outC, i) => {
+    const s = stage('', i, outC, inC);
+    inC = outC;
+    return s;
+  });
+  const trunkOut = inC;
+  return {
+    featureDim: CNN_SMALL_CHANNELS[last],
+    trunk: (x, training) =>
+      tf.tidy(() => {
+        let h = x;
+        trunkStages.forEach(({ conv, bn }, i) => {
+          h = bnAct(bn, conv.apply(h), training);
+          if (POOL_AFTER.has(i)) h = tf.maxPool(h, 2, 2, 'valid');
+        });
+        return h;
+      }),
+    lastBlock: (prefix) => {
+      const { conv, bn } = stage(prefix, last, CNN_SMALL_CHANNELS[last], trunkOut);
+      return (h, training) => tf.tidy(() => globalAvgPool(bnAct(bn, conv.apply(h), training)));
+    },
+    headPrefix: 'classifier.classifier',
+    headInit: 'xavier',
+  };
 }

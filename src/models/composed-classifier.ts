@@ -1,17 +1,19 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Classifier, ForwardResult, NamedVariable } from './model.js';
-import type { LayerBuilder, Linear } from './layers.js';
+import type { LayerBuilder } from './layers.js';
+import type { Head } from './heads.js';
 
 /** Backbone forward: normalised NHWC input [B, H, W, C] -> pooled features [B, featureDim]. */
 export type Encoder = (x: tf.Tensor4D, training: boolean) => tf.Tensor2D;
 
 /**
- * A `Classifier` made of an encoder function and a linear head, owning the variables that the
- * builder recorded while the layers were created.
+ * A `Classifier` made of an encoder function and a head, owning the variables that the builder
+ * recorded while the layers were created.
  */
 export class ComposedClassifier implements Classifier {
   readonly params: readonly NamedVariable[];
   readonly buffers: readonly NamedVariable[];
+  readonly headVariables: ReadonlySet<string>;
   private disposed = false;
 
   constructor(
@@ -20,19 +22,20 @@ export class ComposedClassifier implements Classifier {
     readonly featureDim: number,
     builder: LayerBuilder,
     private readonly encode: Encoder,
-    private readonly linear: Linear,
+    private readonly classifierHead: Head,
+    headVariables: Iterable<string>,
   ) {
     this.params = [...builder.params];
     this.buffers = [...builder.buffers];
+    this.headVariables = new Set(headVariables);
   }
 
   forward(x: tf.Tensor4D, training: boolean): ForwardResult {
-    if (this.disposed) throw new Error(`${this.net}.forward: model was disposed`);
+    this.assertUsable();
     if (x.rank !== 4) throw new Error(`${this.net}.forward: x must be [B, H, W, C], got shape [${x.shape}]`);
     return tf.tidy(() => {
       const features = this.encode(x, training);
-      const logits = this.linear.apply(features);
-      return { features, logits };
+      return { features, logits: this.logitsOf(features, training) };
     });
   }
 
@@ -40,7 +43,19 @@ export class ComposedClassifier implements Classifier {
     if (features.rank !== 2 || features.shape[1] !== this.featureDim) {
       throw new Error(`${this.net}.head: features must be [B, ${this.featureDim}], got [${features.shape}]`);
     }
-    return this.linear.apply(features);
+    return this.classifierHead.apply(features);
+  }
+
+  /** Logits of features in training form (and the head sees them) or inference form. */
+  protected logitsOf(features: tf.Tensor2D, training: boolean): tf.Tensor2D {
+    if (!training) return this.classifierHead.infer(features);
+    const logits = this.classifierHead.apply(features);
+    this.classifierHead.observe?.(features);
+    return logits;
+  }
+
+  protected assertUsable(): void {
+    if (this.disposed) throw new Error(`${this.net}.forward: model was disposed`);
   }
 
   dispose(): void {

@@ -49,12 +49,13 @@ export class EmaModel {
 
   /**
    * Blends the student in with decay min(1 − 1/(step+1), maxDecay); step is the 0-based index of
-   * the optimiser step just taken. Returns the decay used.
+   * the optimiser step just taken. `only` limits the blend to the named variables. Returns the decay used.
    */
-  update(student: Classifier, step: number): number {
+  update(student: Classifier, step: number, only?: ReadonlySet<string>): number {
     this.checkPaired(student);
     const decay = emaDecay(step, this.maxDecay);
-    const pairs = this.pairs(student);
+    // `only`: the variables that can change (a frozen backbone's stay bit-exact: d·x + (1 − d)·x ≠ x in float32).
+    const pairs = this.pairs(student).filter((_, i) => !only || only.has(this.names[i]));
     emaUpdate(
       pairs.map(([e]) => e),
       pairs.map(([, s]) => s),
@@ -65,6 +66,10 @@ export class EmaModel {
 
   dispose(): void {
     this.model.dispose();
+  }
+
+  private get names(): string[] {
+    return [...this.model.params, ...this.model.buffers].map((v) => v.name);
   }
 
   private pairs(student: Classifier): Array<[tf.Variable, tf.Variable]> {

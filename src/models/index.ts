@@ -5,3 +5,5 @@ export { EMA_MAX_DECAY, EmaModel, emaDecay } from './ema.js';
 export { exportWeights, importWeights, type WeightEntry, type WeightMap } from './io.js';
 export { BN_EPS, BN_MOMENTUM, BatchNorm, Conv2d, LEAKY_SLOPE, LayerBuilder, Linear, conv2dSymmetric } from './layers.js';
 export { ComposedClassifier, type Encoder } from './composed-classifier.js';
+export { HEAD_NAMES, TDE, createHead, l2Rows, type Head, type HeadName, type HeadSpec } from './heads.js';
+export { BbnClassifier, isBbnClassifier } from './bbn-classifier.js';

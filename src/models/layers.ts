@@ -114,7 +114,7 @@ export class LayerBuilder {
   readonly params: NamedVariable[] = [];
   readonly buffers: NamedVariable[] = [];
 
-  constructor(private readonly rng: Rng) {}
+  constructor(readonly rng: Rng) {}
 
   /** Conv with Kaiming-normal (relu gain, `mode` fan_out by default) init; weight `${name}.weight`. */
   conv(name: string, k: number, inC: number, outC: number, stride: number, pad: number, mode: 'fan_out' | 'fan_in' = 'fan_out'): Conv2d {
@@ -133,23 +133,31 @@ export class LayerBuilder {
 
   /**
    * Linear layer; `init` 'xavier' = Xavier-normal weight, zero bias (DASO); 'kaiming' = LDAM-DRW's
-   * ResNet-32 head (Kaiming-normal fan_in weight, PyTorch default uniform bias).
+   * ResNet-32 head (Kaiming-normal fan_in weight, PyTorch default uniform bias). `biasInit` sets
+   * every bias to one value (the class-balanced sigmoid losses start from −log(C − 1)).
    */
-  linear(name: string, inF: number, outF: number, init: 'xavier' | 'kaiming' = 'xavier'): Linear {
+  linear(name: string, inF: number, outF: number, init: 'xavier' | 'kaiming' = 'xavier', biasInit?: number): Linear {
     const values =
       init === 'xavier'
         ? { weight: xavierNormalLinear(this.rng, inF, outF), bias: tf.zeros([outF]) as tf.Tensor1D }
         : kaimingLinear(this.rng, inF, outF);
+    let bias = values.bias;
+    if (biasInit !== undefined) {
+      bias.dispose();
+      bias = tf.fill([outF], biasInit) as tf.Tensor1D;
+    }
     const w = this.param(`${name}.weight`, values.weight);
-    const b = this.param(`${name}.bias`, values.bias);
+    const b = this.param(`${name}.bias`, bias);
     return new Linear(w, b);
   }
 
-  private param<R extends tf.Rank>(name: string, init: tf.Tensor<R>): tf.Variable<R> {
+  /** A trainable variable named `name`, taking ownership of `init`. */
+  param<R extends tf.Rank>(name: string, init: tf.Tensor<R>): tf.Variable<R> {
     return this.record(this.params, name, init, true);
   }
 
-  private buffer<R extends tf.Rank>(name: string, init: tf.Tensor<R>): tf.Variable<R> {
+  /** A non-trainable variable (running statistic) named `name`, taking ownership of `init`. */
+  buffer<R extends tf.Rank>(name: string, init: tf.Tensor<R>): tf.Variable<R> {
     return this.record(this.buffers, name, init, false);
   }
 

@@ -28,6 +28,8 @@ export interface Classifier {
   readonly params: readonly NamedVariable[];
   /** BatchNorm running means/variances, in a stable order; not trainable. */
   readonly buffers: readonly NamedVariable[];
+  /** Names of the head's variables (decoupled training re-creates or trains only these). */
+  readonly headVariables: ReadonlySet<string>;
   /**
    * Runs the network on normalised NHWC float32 input [B, H, W, C].
    * `training: true` uses batch statistics for BatchNorm and updates the running statistics in

@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Rng } from '../util/rng.js';
-import { ComposedClassifier } from './composed-classifier.js';
-import { type BatchNorm, type Conv2d, LayerBuilder, globalAvgPool } from './layers.js';
+import { type BatchNorm, type Conv2d, type LayerBuilder, globalAvgPool } from './layers.js';
+import type { NetParts } from './net-parts.js';
 
 /** One basic block of ResNet-32 (LDAM-DRW `BasicBlock`, option A). */
 interface BasicBlock {
@@ -41,35 +40,40 @@ function applyBlock(block: BasicBlock, x: tf.Tensor4D, training: boolean): tf.Te
  * Init as the official `_weights_init`: Kaiming-normal fan_in convs and head weight, BN 1/0,
  * head bias PyTorch's default uniform. 464,154 parameters for 10 classes.
  * Variable names are the official state_dict keys (`conv1.weight`, `layer1.0.bn1.weight`, ...,
- * `linear.bias`). Only the plain linear head; LDAM's NormedLinear is a head variant.
+ * `linear.bias`). The last block (`layer3.4`) is where BBN branches.
  */
-export function createResnet32(numClasses: number, inputChannels: number, rng: Rng): ComposedClassifier {
-  const b = new LayerBuilder(rng);
+export function resnet32Parts(b: LayerBuilder, inputChannels: number): NetParts {
   const conv1 = b.conv('conv1', 3, inputChannels, 16, 1, 1, 'fan_in');
   const bn1 = b.batchNorm('bn1', 16);
+  const makeBlock = (name: string, inPlanes: number, planes: number, stride: number): BasicBlock => ({
+    conv1: b.conv(`${name}.conv1`, 3, inPlanes, planes, stride, 1, 'fan_in'),
+    bn1: b.batchNorm(`${name}.bn1`, planes),
+    conv2: b.conv(`${name}.conv2`, 3, planes, planes, 1, 1, 'fan_in'),
+    bn2: b.batchNorm(`${name}.bn2`, planes),
+    padChannels: stride !== 1 || inPlanes !== planes ? Math.floor(planes / 4) : null,
+  });
   const blocks: BasicBlock[] = [];
   let inPlanes = 16;
   [16, 32, 64].forEach((planes, stage) => {
     for (let i = 0; i < 5; i++) {
-      const stride = i === 0 && stage > 0 ? 2 : 1;
-      const name = `layer${stage + 1}.${i}`;
-      blocks.push({
-        conv1: b.conv(`${name}.conv1`, 3, inPlanes, planes, stride, 1, 'fan_in'),
-        bn1: b.batchNorm(`${name}.bn1`, planes),
-        conv2: b.conv(`${name}.conv2`, 3, planes, planes, 1, 1, 'fan_in'),
-        bn2: b.batchNorm(`${name}.bn2`, planes),
-        padChannels: stride !== 1 || inPlanes !== planes ? Math.floor(planes / 4) : null,
-      });
+      if (stage === 2 && i === 4) break; // the last block belongs to `lastBlock`
+      blocks.push(makeBlock(`layer${stage + 1}.${i}`, inPlanes, planes, i === 0 && stage > 0 ? 2 : 1));
       inPlanes = planes;
     }
   });
-  const featureDim = 64;
-  const linear = b.linear('linear', featureDim, numClasses, 'kaiming');
-  const encode = (x: tf.Tensor4D, training: boolean): tf.Tensor2D =>
-    tf.tidy(() => {
-      let h = tf.relu(bn1.apply(conv1.apply(x), training));
-      for (const block of blocks) h = applyBlock(block, h, training);
-      return globalAvgPool(h);
-    });
-  return new ComposedClassifier('resnet-32', numClasses, featureDim, b, encode, linear);
+  return {
+    featureDim: 64,
+    trunk: (x, training) =>
+      tf.tidy(() => {
+        let h = tf.relu(bn1.apply(conv1.apply(x), training)) as tf.Tensor4D;
+        for (const block of blocks) h = applyBlock(block, h, training);
+        return h;
+      }),
+    lastBlock: (prefix) => {
+      const block = makeBlock(`${prefix}layer3.4`, 64, 64, 1);
+      return (h, training) => tf.tidy(() => globalAvgPool(applyBlock(block, h, training)));
+    },
+    headPrefix: 'linear',
+    headInit: 'kaiming',
+  };
 }

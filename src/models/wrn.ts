@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Rng } from '../util/rng.js';
-import { ComposedClassifier } from './composed-classifier.js';
-import { type BatchNorm, type Conv2d, LayerBuilder, bnAct, globalAvgPool } from './layers.js';
+import { type BatchNorm, type Conv2d, type LayerBuilder, bnAct, globalAvgPool } from './layers.js';
+import type { NetParts } from './net-parts.js';
 
 /**
  * Pre-activation residual block of ytaek-oh/daso `lib/models/wrn.py` (class `residual`):
@@ -62,27 +61,34 @@ function applyBlock(block: Block, x: tf.Tensor4D, training: boolean): tf.Tensor4
  * WRN-28-2 with 10 classes and 3 input channels has 1,467,610 parameters, as the PyTorch model.
  * Variable names are the official state_dict keys (`encoder.init_conv.weight`,
  * `encoder.unit1.0.pre_act.0.weight`, ..., `classifier.classifier.bias`), in `parameters()` order.
+ * The last block with the final BN (`unit3.3`, `unit4.0`) is where BBN branches.
  */
-export function createWrn(numClasses: number, inputChannels: number, width: number, rng: Rng, net: string): ComposedClassifier {
-  const b = new LayerBuilder(rng);
+export function wrnParts(b: LayerBuilder, inputChannels: number, width: number): NetParts {
   const filters = [16, 16 * width, 32 * width, 64 * width];
   const initConv = b.conv('encoder.init_conv', 3, inputChannels, filters[0], 1, 1);
   const blocks: Block[] = [];
   for (let unit = 1; unit <= 3; unit++) {
     for (let i = 0; i < 4; i++) {
+      if (unit === 3 && i === 3) break; // the last block belongs to `lastBlock`
       const inC = i === 0 ? filters[unit - 1] : filters[unit];
       const stride = i === 0 && unit > 1 ? 2 : 1;
       blocks.push(createBlock(b, `encoder.unit${unit}.${i}`, inC, filters[unit], stride, unit === 1 && i === 0));
     }
   }
-  const finalBn = b.batchNorm('encoder.unit4.0', filters[3]);
-  const featureDim = filters[3];
-  const linear = b.linear('classifier.classifier', featureDim, numClasses);
-  const encode = (x: tf.Tensor4D, training: boolean): tf.Tensor2D =>
-    tf.tidy(() => {
-      let h = initConv.apply(x);
-      for (const block of blocks) h = applyBlock(block, h, training);
-      return globalAvgPool(bnAct(finalBn, h, training));
-    });
-  return new ComposedClassifier(net, numClasses, featureDim, b, encode, linear);
+  return {
+    featureDim: filters[3],
+    trunk: (x, training) =>
+      tf.tidy(() => {
+        let h = initConv.apply(x);
+        for (const block of blocks) h = applyBlock(block, h, training);
+        return h;
+      }),
+    lastBlock: (prefix) => {
+      const block = createBlock(b, `${prefix}encoder.unit3.3`, filters[3], filters[3], 1, false);
+      const finalBn = b.batchNorm(`${prefix}encoder.unit4.0`, filters[3]);
+      return (h, training) => tf.tidy(() => globalAvgPool(bnAct(finalBn, applyBlock(block, h, training), training)));
+    },
+    headPrefix: 'classifier.classifier',
+    headInit: 'xavier',
+  };
 }

@@ -12,6 +12,8 @@ export interface OptionSpec<T> {
   readonly describe: string;
   /** Placeholder in `--help`, e.g. `<n>`; booleans have none. */
   readonly valueName?: string;
+  /** A second, shorter flag for the same key (`--loss` for `--labeled-loss`). */
+  readonly alias?: string;
 }
 
 export type OptionSection = Readonly<Record<string, OptionSpec<unknown>>>;
@@ -22,9 +24,9 @@ export type SectionValues<S extends OptionSection> = {
 };
 
 /** Declares an option; `valueName` defaults from the type of the default. */
-export function option<T>(schema: z.ZodType<T>, dflt: T, describe: string, valueName?: string): OptionSpec<T> {
+export function option<T>(schema: z.ZodType<T>, dflt: T, describe: string, valueName?: string, alias?: string): OptionSpec<T> {
   const name = valueName ?? (typeof dflt === 'boolean' ? undefined : typeof dflt === 'number' ? '<n>' : '<value>');
-  return { schema, default: dflt, describe, valueName: name };
+  return { schema, default: dflt, describe, valueName: name, ...(alias ? { alias } : {}) };
 }
 
 /** Default values of a section. */

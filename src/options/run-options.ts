@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { option } from './option-spec.js';
 import { DATASET_NAMES } from '../data/sources/index.js';
 import { NET_NAMES } from '../models/create-model.js';
+import { HEAD_NAMES } from '../models/heads.js';
 import { BACKEND_CHOICES } from '../backend/select.js';
 
 const positiveInt = z.number().int().positive();
@@ -30,6 +31,13 @@ export const dataOptions = {
 /** Model options. */
 export const modelOptions = {
   net: option(z.enum(NET_NAMES), 'wrn-28-2', `backbone: ${NET_NAMES.join(', ')} (wrn-28-2 as FixMatch/DASO; cnn-small for fast runs)`, '<name>'),
+  head: option(
+    z.enum(['auto', ...HEAD_NAMES]),
+    'auto',
+    'classifier head: auto (cosine for --loss ldam, else linear) | linear | cosine (normed, LDAM) | tde (De-confound-TDE causal norm, confounder removed at test)',
+    '<name>',
+  ),
+  tdeAlpha: option(z.number().nonnegative(), 1, 'De-confound-TDE: strength α of the test-time confounder removal (KaihuaTang CIFAR-10: 1.0; CIFAR-100: 1.5)'),
 } as const;
 
 /** Where and how the run executes. */

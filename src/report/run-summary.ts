@@ -108,7 +108,13 @@ export interface RunSummary {
   readonly lastModel?: {
     readonly rule: string;
     readonly shiftedTargets: ReadonlyArray<{ readonly target: string; readonly images: number; readonly top1: number }>;
+    /** The whole test set, raw logits. */
+    readonly raw?: LastModelMetrics;
     readonly top1PostHocLa?: number;
+    /** The whole test set after post-hoc logit adjustment (τ = 1). */
+    readonly postHocLa?: LastModelMetrics;
+    /** What the learner's finishing work chose (τ-norm's τ, NCM's metric). */
+    readonly finish?: Readonly<Record<string, number | string>>;
   };
   readonly classCounts: {
     readonly labeled: ReadonlyArray<number>;
@@ -124,6 +130,13 @@ export interface RunSummary {
   };
   /** ISO 8601 time the summary was written. */
   readonly createdAt: string;
+}
+
+/** The last model's test metrics in the summary (count rule for the groups). */
+export interface LastModelMetrics {
+  readonly top1: number;
+  readonly balancedAccuracy: number;
+  readonly groups: { readonly many: ShotGroup; readonly medium: ShotGroup; readonly few: ShotGroup };
 }
 
 function reported(

@@ -5,7 +5,7 @@ import { resolveRunConfig, savedComposition } from '../config/run-config.js';
 import { UserError } from '../errors.js';
 import { selectBackend } from '../backend/select.js';
 import { loadDataset } from '../data/sources/index.js';
-import { createModel, type NetName } from '../models/index.js';
+import { createRunModel } from '../train/training-state.js';
 import { labeledLossEntry } from '../losses/index.js';
 import { TARGET_DISTRIBUTIONS, type TargetDistribution } from '../eval/shifted-targets.js';
 import { assertAdjustOnce, type PostHoc } from '../eval/post-hoc.js';
@@ -16,7 +16,7 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
 import { checkpointPath, loadVariables } from '../train/run-checkpoint.js';
 import { predict } from '../train/evaluate.js';
-import { readRunConfig } from './run-experiment.js';
+import { readRunConfig } from './run-config-file.js';
 
 export type { ShiftedRow };
 
@@ -63,7 +63,7 @@ export async function evaluateShiftedTargets(runDir: string, opts: ShiftedOption
   opts.log?.(`backend: ${backend.note}`);
   const dataset = await loadDataset({ name: config.dataset, dataDir: config.dataDir ?? undefined });
   const ckpt = await loadCheckpoint(checkpointPath(runDir));
-  const model = createModel(config.net as NetName, { numClasses: dataset.numClasses, inputChannels: dataset.train.channels, seed: config.seed });
+  const model = createRunModel(config, { numClasses: dataset.numClasses, inputChannels: dataset.train.channels });
   let logits: Float32Array;
   try {
     loadVariables(ckpt, 'ema', [...model.params, ...model.buffers]);

@@ -1,7 +1,7 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { describeComposition, type RunConfig } from '../config/run-config.js';
+import { describeComposition, resolveRunConfig, savedComposition, type RunConfig } from '../config/run-config.js';
 import { UserError } from '../errors.js';
 import { selectBackend } from '../backend/select.js';
 import { loadDataset } from '../data/sources/index.js';
@@ -22,10 +22,15 @@ import { loadCheckpoint } from '../train/checkpoint.js';
 import { describeEnvironment } from './environment.js';
 import { assertResumable } from './resume.js';
 import { buildAlgorithm } from './build-algorithm.js';
+import { loadStageOneWeights, readStageOne } from './stage-one.js';
 import { predict } from '../train/evaluate.js';
 import { labeledLossEntry } from '../losses/index.js';
 import { TARGET_DISTRIBUTIONS } from '../eval/shifted-targets.js';
 import { scoreShiftedTargets, shiftedRule } from '../eval/score-shifted.js';
+import { adjustedPredictions, postHocShift } from '../eval/post-hoc.js';
+import { argmaxRows, classificationMetrics } from '../eval/metrics.js';
+import { shotGroups } from '../eval/shot-groups.js';
+import type { LastModelMetrics } from '../report/run-summary.js';
 
 /** Options of {@link runExperiment} beyond the config. */
 export interface ExperimentOptions {
@@ -61,6 +66,8 @@ export async function runExperiment(input: RunConfig, opts: ExperimentOptions = 
   const dataset = opts.dataset ?? (await loadDataset({ name: input.dataset, dataDir: input.dataDir ?? undefined }));
   const config = registry.resolveValues(input, { numClasses: dataset.numClasses, gammaL: input.gammaL, gammaU: input.gammaU, iterations: input.iterations });
   const { split } = await resolveSplit(dataset, config);
+  const hooks = registry.learnerHooks(config);
+  const stageOne = hooks.startsFrom && !opts.resumeDir ? await readStageOne(hooks.startsFrom, config) : undefined;
 
   const runDir = opts.resumeDir ?? path.join(config.outDir, config.runId ?? defaultRunId(config));
   await mkdir(runDir, { recursive: true });
@@ -68,7 +75,7 @@ export async function runExperiment(input: RunConfig, opts: ExperimentOptions = 
   let resume;
   if (opts.resumeDir) {
     resume = await loadCheckpoint(checkpointPath(runDir));
-    assertResumable(resume.meta.config as Record<string, unknown>, config, checkpointPath(runDir));
+    assertResumable(withNewOptionDefaults(resume.meta.config as Record<string, unknown>), config, checkpointPath(runDir));
     const step = resume.meta.step as number;
     await events.truncateFrom(step + 1);
     events.append({ type: 'resume', step });
@@ -89,9 +96,20 @@ export async function runExperiment(input: RunConfig, opts: ExperimentOptions = 
   log(`run: ${runDir} (${describeComposition(config)})`);
   log(`split: ${split.labeled.length} labeled [${labeledCounts.join(' ')}], ${split.unlabeled.length} unlabeled [${unlabeledCounts.join(' ')}], ${split.validation.length} validation`);
 
-  const state = createTrainingState(config, { numClasses: dataset.numClasses, inputChannels: dataset.train.channels, mean: dataset.mean, std: dataset.std }, (model) =>
-    buildAlgorithm(config, { numClasses: dataset.numClasses, featureDim: model.featureDim, labeledClassCounts: labeledCounts, numUnlabeled: split.unlabeled.length }),
+  const state = createTrainingState(
+    config,
+    { numClasses: dataset.numClasses, inputChannels: dataset.train.channels, mean: dataset.mean, std: dataset.std },
+    (model) => buildAlgorithm(config, { numClasses: dataset.numClasses, featureDim: model.featureDim, labeledClassCounts: labeledCounts, numUnlabeled: split.unlabeled.length }),
   );
+  if (stageOne && hooks.startsFrom) {
+    try {
+      loadStageOneWeights(stageOne, state, hooks.startsFrom.keepHead);
+    } catch (err) {
+      state.dispose();
+      throw err;
+    }
+    log(`stage 1: ${stageOne.dir} (its EMA model${hooks.startsFrom.keepHead ? '' : ', backbone only'})`);
+  }
   let result: TrainResult;
   let lastModel: RunSummary['lastModel'];
   try {
@@ -106,9 +124,12 @@ export async function runExperiment(input: RunConfig, opts: ExperimentOptions = 
       resume,
       stop: opts.stop,
       onStep: opts.onStep,
+      labeledSamplers: hooks.labeledSamplers(config.sampler),
+      finish: hooks.finish ?? undefined,
     });
     const logits = result.finalTestLogits ?? predict(state.ema.model, dataset.test, null, dataset).logits;
-    lastModel = lastModelEvaluation(logits, dataset, labeledCounts, labeledLossEntry(config.labeledLoss).adjustsLogits);
+    const last = lastModelEvaluation(logits, dataset, labeledCounts, labeledLossEntry(config.labeledLoss).adjustsLogits);
+    lastModel = last && result.finished ? { ...last, finish: result.finished } : last;
   } finally {
     state.dispose();
   }
@@ -159,24 +180,35 @@ function lastModelEvaluation(logits: Float32Array, dataset: Dataset, labeledCoun
   return {
     rule: shiftedRule(dataset.test.labels, dataset.numClasses),
     shiftedTargets: rows.map((r) => ({ target: r.target, images: r.images, top1: r.top1 })),
-    ...(lossAdjusts || !uniform ? {} : { top1PostHocLa: uniform.top1Adjusted }),
+    raw: testMetricsOf(argmaxRows(logits, dataset.numClasses), dataset, labeledCounts),
+    ...(lossAdjusts || !uniform
+      ? {}
+      : {
+          top1PostHocLa: uniform.top1Adjusted,
+          postHocLa: testMetricsOf(adjustedPredictions(logits, dataset.numClasses, postHocShift('la', labeledCounts)), dataset, labeledCounts),
+        }),
   };
+}
+
+/** Top-1, balanced accuracy and many/medium/few (count rule) of test predictions. */
+function testMetricsOf(predictions: Int32Array, dataset: Dataset, labeledCounts: readonly number[]): LastModelMetrics {
+  const m = classificationMetrics(predictions, dataset.test.labels, dataset.numClasses);
+  return { top1: m.top1, balancedAccuracy: m.balancedAccuracy, groups: shotGroups(m.perClassAccuracy, labeledCounts, 'count').groups };
+}
+
+/**
+ * A checkpoint's config with the options added since it was written at their defaults (a run from
+ * before `--head` was a linear-head run), so that only a real difference refuses the resume.
+ */
+function withNewOptionDefaults(saved: Record<string, unknown>): Record<string, unknown> {
+  try {
+    return { ...resolveRunConfig(savedComposition(saved, 'checkpoint'), [{ source: 'checkpoint', values: saved }]), ...saved };
+  } catch {
+    return saved;
+  }
 }
 
 function defaultRunId(config: RunConfig): string {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace('T', '_').slice(0, 19);
   return `${[config.algorithm, ...config.with].join('+')}-${config.dataset}-s${config.seed}-${stamp}`;
-}
-
-/** Reads a finished or interrupted run's saved config (for --resume). */
-export async function readRunConfig(runDir: string): Promise<Record<string, unknown>> {
-  const file = path.join(runDir, 'config.json');
-  if (!existsSync(file)) {
-    throw new UserError('--resume', `${runDir} has no config.json`, 'Point --resume at a run directory (runs/<id>) made by `ssl run`.');
-  }
-  try {
-    return JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
-  } catch {
-    throw new UserError('--resume', `${file} is not valid JSON`, 'Restore the file from the checkpoint or start a new run.');
-  }
 }

@@ -48,6 +48,30 @@ export function predict(
   return { predictions, logits, probs, labels };
 }
 
+/** Pooled features [N, featureDim] row-major (evaluation mode, no augmentation) and labels of `indices` of `set`. */
+export function extractFeatures(
+  model: Classifier,
+  set: ImageSet,
+  indices: Int32Array | null,
+  norm: { readonly mean: readonly number[]; readonly std: readonly number[] },
+  batchSize = 500,
+): { readonly features: Float32Array; readonly labels: Int32Array } {
+  const n = indices ? indices.length : set.count;
+  const features = new Float32Array(n * model.featureDim);
+  const labels = new Int32Array(n);
+  let offset = 0;
+  for (const batch of iterateEvalBatches(set, indices, batchSize)) {
+    const size = batch.labels.length;
+    tf.tidy(() => {
+      const x = toInputTensor(batch.images, size, set.height, set.width, set.channels, norm.mean, norm.std);
+      features.set(model.forward(x, false).features.dataSync() as Float32Array, offset * model.featureDim);
+    });
+    labels.set(batch.labels, offset);
+    offset += size;
+  }
+  return { features, labels };
+}
+
 /** One evaluation with the test set's expected calibration error. */
 export interface EvaluationRecord extends EvalRecord {
   /** Expected calibration error of the test predictions (15 bins). */

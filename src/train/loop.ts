@@ -1,13 +1,15 @@
 import type { RunConfig } from '../config/run-config.js';
 import type { Dataset } from '../data/image-set.js';
 import type { LongTailSplit } from '../data/longtail.js';
-import { createLabeledSampler } from '../data/samplers.js';
+import { ConcatenatedSampler, SamplerStream, createLabeledSampler, type LabeledSamplerName } from '../data/samplers.js';
+import type { FinishContext } from '../algorithms/method.js';
 import type { StepPseudoLabels } from '../algorithms/algorithm.js';
 import { createSslBatchStream } from '../pipeline/index.js';
 import { PseudoLabelTracker, type PseudoLabelWindow, type PseudoLabelObservation } from '../eval/pseudo-label-tracker.js';
 import type { EvalRecord } from '../report/select-reported.js';
 import type { EventLog } from '../events/event-log.js';
-import { evaluateModel } from './evaluate.js';
+import { evaluateModel, extractFeatures, predict } from './evaluate.js';
+import { classificationMetrics } from '../eval/metrics.js';
 import type { Checkpoint } from './checkpoint.js';
 import { restoreRunCheckpoint, writeRunCheckpoint } from './run-checkpoint.js';
 import { TrainingInterrupted } from './interrupted.js';
@@ -30,6 +32,10 @@ export interface TrainerSetup {
   readonly stop?: AbortSignal;
   /** Called after every completed step (tests use it to interrupt a run). */
   readonly onStep?: (step: number) => void;
+  /** Labeled samplers whose batches make up each step's labeled batch (default: `config.sampler`). */
+  readonly labeledSamplers?: readonly string[];
+  /** The learner's work after the last step (τ-norm, NCM), followed by a final evaluation. */
+  readonly finish?: (ctx: FinishContext) => Readonly<Record<string, number | string>>;
 }
 
 /** What a finished training run hands to the report. */
@@ -44,6 +50,8 @@ export interface TrainResult {
   readonly testEce?: number;
   /** Test logits [N, C] of the final step's evaluation; absent when this process did not run it (a resume after the end). */
   readonly finalTestLogits?: Float32Array;
+  /** What the learner's finishing work chose (τ-norm's τ), when it ran in this process. */
+  readonly finished?: Readonly<Record<string, number | string>>;
 }
 
 /**
@@ -69,13 +77,17 @@ export async function train(setup: TrainerSetup): Promise<TrainResult> {
 
   const labeledLabels = Int32Array.from(split.labeled, (i) => dataset.train.labels[i]);
   const unlabeled = state.algorithm.usesUnlabeled;
+  const samplerNames = (setup.labeledSamplers ?? [config.sampler]) as readonly LabeledSamplerName[];
+  const samplers = samplerNames.map((name, i) =>
+    createLabeledSampler(name, labeledLabels, config.seed, { iterations: config.iterations, batchSize: config.labeledBatch }, i === 0 ? SamplerStream.labeled : SamplerStream.labeledSecond + i - 1),
+  );
   const source = createSslBatchStream({
     train: dataset.train,
     labeledIdx: split.labeled,
     unlabeledIdx: split.unlabeled,
-    labeledBatch: config.labeledBatch,
+    labeledBatch: config.labeledBatch * samplers.length,
     unlabeledBatch: unlabeled ? config.labeledBatch * config.unlabeledRatio : 0,
-    labeledSampler: createLabeledSampler(config.sampler, labeledLabels, config.seed, { iterations: config.iterations, batchSize: config.labeledBatch }),
+    labeledSampler: samplers.length === 1 ? samplers[0] : new ConcatenatedSampler(samplers),
     seed: config.seed,
     startStep,
     prefetch: config.prefetch,
@@ -90,6 +102,22 @@ export async function train(setup: TrainerSetup): Promise<TrainResult> {
   let rateStart = Date.now();
   let rateSteps = 0;
   let step = startStep;
+  const evaluate = (at: number): ReturnType<typeof evaluateModel> => {
+    const record = evaluateModel(state.ema.model, dataset, split, at);
+    lastTestEce = record.ece;
+    evaluations.push({ step: record.step, val: record.val, test: record.test });
+    events.append({
+      type: 'eval',
+      step: at,
+      test: { top1: record.test.top1, balancedAccuracy: record.test.balancedAccuracy, geometricMeanRecall: record.test.geometricMeanRecall, perClassAccuracy: record.test.perClassAccuracy },
+      ...(record.val ? { val: { top1: record.val.top1, balancedAccuracy: record.val.balancedAccuracy } } : {}),
+    });
+    progress.message(
+      `eval @${at}: test top-1 ${(record.test.top1 * 100).toFixed(2)}%  balanced ${(record.test.balancedAccuracy * 100).toFixed(2)}%` +
+        (record.val ? `  val balanced ${(record.val.balancedAccuracy * 100).toFixed(2)}%` : ''),
+    );
+    return record;
+  };
   try {
     for (; step < config.iterations; step++) {
       const batch = await source.next();
@@ -111,20 +139,8 @@ export async function train(setup: TrainerSetup): Promise<TrainResult> {
       progress.update({ step, total: config.iterations, itPerSec, terms });
 
       if ((step + 1) % config.evalEvery === 0 || step + 1 === config.iterations) {
-        const record = evaluateModel(state.ema.model, dataset, split, step + 1);
-        lastTestEce = record.ece;
+        const record = evaluate(step + 1);
         if (step + 1 === config.iterations) finalTestLogits = record.testLogits;
-        evaluations.push({ step: record.step, val: record.val, test: record.test });
-        events.append({
-          type: 'eval',
-          step: step + 1,
-          test: { top1: record.test.top1, balancedAccuracy: record.test.balancedAccuracy, geometricMeanRecall: record.test.geometricMeanRecall, perClassAccuracy: record.test.perClassAccuracy },
-          ...(record.val ? { val: { top1: record.val.top1, balancedAccuracy: record.val.balancedAccuracy } } : {}),
-        });
-        progress.message(
-          `eval @${step + 1}: test top-1 ${(record.test.top1 * 100).toFixed(2)}%  balanced ${(record.test.balancedAccuracy * 100).toFixed(2)}%` +
-            (record.val ? `  val balanced ${(record.val.balancedAccuracy * 100).toFixed(2)}%` : ''),
-        );
       }
       const stopping = setup.stop?.aborted === true;
       if ((step + 1) % config.checkpointEvery === 0 || step + 1 === config.iterations || stopping) {
@@ -134,13 +150,43 @@ export async function train(setup: TrainerSetup): Promise<TrainResult> {
       setup.onStep?.(step);
       if (stopping) throw new TrainingInterrupted(step + 1, setup.runDir);
     }
+    // Finishing work runs once, when this process reached the end (a resume after the end has it).
+    let finished: TrainResult['finished'];
+    if (setup.finish && (startStep < config.iterations || (config.iterations === 0 && !setup.resume))) {
+      const record = setup.finish(finishContext(setup, progress));
+      finished = record;
+      events.append({ type: 'finish', step, ...record });
+      const last = evaluations.at(-1);
+      if (last && last.step === step) evaluations.pop();
+      finalTestLogits = evaluate(step).testLogits;
+      await writeRunCheckpoint(setup.runDir, config, state, { step, seconds: seconds(), tracker, evaluations, windows });
+      events.append({ type: 'checkpoint', step });
+    }
     const partial = tracker.flush();
     if (partial && partial.endStep > (windows.at(-1)?.endStep ?? 0)) windows.push(partial);
-    return { steps: step, evaluations, pseudoLabelWindows: windows, seconds: seconds(), testEce: lastTestEce, finalTestLogits };
+    return { steps: step, evaluations, pseudoLabelWindows: windows, seconds: seconds(), testEce: lastTestEce, finalTestLogits, finished };
   } finally {
     progress.done();
     await source.close();
   }
+}
+
+/** What a learner's `finish` reads: the labeled split's features and the validation accuracy of a model. */
+function finishContext(setup: TrainerSetup, progress: Progress): FinishContext {
+  const { dataset, split, state } = setup;
+  return {
+    models: [state.model, state.ema.model],
+    labeledFeatures: (model) => {
+      const { features, labels } = extractFeatures(model, dataset.train, split.labeled, dataset);
+      return { features, labels };
+    },
+    validationAccuracy: (model) => {
+      if (split.validation.length === 0) return null;
+      const v = predict(model, dataset.train, split.validation, dataset);
+      return classificationMetrics(v.predictions, v.labels, dataset.numClasses).balancedAccuracy;
+    },
+    log: (line) => progress.message(line),
+  };
 }
 
 /** The tracker's view of a step: `final` with its confidence mask, every other source as is. */

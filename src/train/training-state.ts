@@ -1,8 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { RunConfig } from '../config/run-config.js';
-import { createModel, EmaModel, type NetName } from '../models/index.js';
+import { createModel, EmaModel, type HeadSpec, type NetName } from '../models/index.js';
+import { labeledLossEntry } from '../losses/index.js';
 import type { Classifier } from '../models/model.js';
 import type { Algorithm, StepLoss, StepPseudoLabels, TrainBatch } from '../algorithms/algorithm.js';
+import { registry } from '../algorithms/index.js';
 import { sgdUpdate } from '../ops/sgd.js';
 import { toInputTensor, type SslBatch } from '../pipeline/index.js';
 import { learningRateAt, type LrSchedule } from './lr-schedule.js';
@@ -10,6 +12,34 @@ import { learningRateAt, type LrSchedule } from './lr-schedule.js';
 /** The run's learning-rate schedule from its config. */
 export function lrScheduleOf(config: RunConfig): LrSchedule {
   return { lr: config.lr, kind: config.lrSchedule, warmup: config.lrWarmup, milestones: config.lrMilestones, decay: config.lrDecay };
+}
+
+/** The head `--head` (resolved from the loss) and the labeled loss's bias init ask for. */
+export function headSpecOf(config: RunConfig, numClasses: number): HeadSpec {
+  switch (config.head) {
+    case 'cosine':
+      return { kind: 'cosine' };
+    case 'tde':
+      return { kind: 'tde', alpha: config.tdeAlpha };
+    default:
+      return { kind: 'linear', biasInit: labeledLossEntry(config.labeledLoss).biasInit?.(numClasses) };
+  }
+}
+
+/**
+ * A freshly initialised model of the run's architecture: `--net`, the head `--head` and the loss
+ * ask for, or the one the base learner needs (BBN's branches, a decoupled stage-2 head). Training,
+ * resume and `ssl eval` all build through here, so a checkpoint always finds its variables.
+ */
+export function createRunModel(config: RunConfig, input: Pick<InputSpec, 'numClasses' | 'inputChannels'>): Classifier {
+  const needs = registry.learnerHooks(config).model;
+  return createModel(config.net as NetName, {
+    numClasses: input.numClasses,
+    inputChannels: input.inputChannels,
+    seed: config.seed,
+    head: needs.head ?? headSpecOf(config, input.numClasses),
+    bbn: needs.bbn,
+  });
 }
 
 /** Shape and normalisation of the images a training state is built for. */
@@ -29,6 +59,8 @@ export interface TrainingState {
   readonly params: tf.Variable[];
   readonly velocity: tf.Variable[];
   readonly algorithm: Algorithm;
+  /** The variables the EMA follows; undefined = all. */
+  readonly emaVariables?: ReadonlySet<string>;
   dispose(): void;
 }
 
@@ -38,22 +70,25 @@ export interface TrainingState {
  * the algorithm it returns.
  */
 export function createTrainingState(config: RunConfig, input: InputSpec, makeAlgorithm: (model: { readonly featureDim: number }) => Algorithm): TrainingState {
-  const build = (): Classifier =>
-    createModel(config.net as NetName, { numClasses: input.numClasses, inputChannels: input.inputChannels, seed: config.seed });
+  const build = (): Classifier => createRunModel(config, input);
   const model = build();
   const ema = new EmaModel(model, build, config.emaDecay);
-  const params = model.params.map((p) => p.variable);
-  // tf.variable copies its initial value: free the zeros it was made from.
-  const velocity = params.map((p) => tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
   let algorithm: Algorithm;
   try {
     algorithm = makeAlgorithm(model);
   } catch (err) {
     ema.dispose();
     model.dispose();
-    velocity.forEach((v) => v.dispose());
     throw err;
   }
+  // A decoupled stage 2 trains the head alone: the frozen backbone gets no gradient and no update.
+  const trains = algorithm.trains;
+  const trained = model.params.filter((p) => !trains || trains({ name: p.name, inHead: model.headVariables.has(p.name) }));
+  const params = trained.map((p) => p.variable);
+  // With a frozen backbone the EMA follows only what can change: the trained parameters and the head's buffers.
+  const emaVariables = trains ? new Set([...trained.map((p) => p.name), ...model.buffers.filter((b) => model.headVariables.has(b.name)).map((b) => b.name)]) : undefined;
+  // tf.variable copies its initial value: free the zeros it was made from.
+  const velocity = params.map((p) => tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
   return {
     config,
     input,
@@ -62,6 +97,7 @@ export function createTrainingState(config: RunConfig, input: InputSpec, makeAlg
     params,
     velocity,
     algorithm,
+    emaVariables,
     dispose() {
       algorithm.dispose();
       ema.dispose();
@@ -112,7 +148,7 @@ export function trainStep(state: TrainingState, batch: SslBatch, step: number): 
     );
     value.dispose();
     tf.dispose(grads);
-    ema.update(model, step);
+    ema.update(model, step, state.emaVariables);
     const loss = out as StepLoss | undefined;
     if (!loss) throw new Error('trainStep: the algorithm returned no loss');
     const terms: Record<string, number> = {};

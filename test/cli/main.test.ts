@@ -63,7 +63,7 @@ describe('ssl CLI: bad input fails before any work, names the problem and the fi
   it('unknown algorithm', async () => {
     const r = await cli('run', 'mixmatch', '--out-dir', outDir);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/unknown method 'mixmatch'.*fixmatch, supervised, daso.*ssl run --list/);
+    expect(r.err).toMatch(/unknown method 'mixmatch'.*fixmatch, supervised, decoupled, bbn, daso.*ssl run --list/);
   });
 
   it('an add-on twice, on a supervised learner, or not an add-on', async () => {

@@ -10,3 +10,15 @@ export async function userErrorAsync(p: Promise<unknown>): Promise<UserError> {
   }
   throw new Error('expected a UserError');
 }
+
+/** Runs `fn` and expects a UserError whose message matches `pattern`. */
+export function expectUserError(fn: () => unknown, pattern: RegExp): UserError {
+  try {
+    fn();
+  } catch (e) {
+    if (!(e instanceof UserError)) throw e;
+    if (!pattern.test(e.message)) throw new Error(`UserError "${e.message}" does not match ${pattern}`, { cause: e });
+    return e;
+  }
+  throw new Error(`expected a UserError matching ${pattern}`);
+}
