@@ -61,6 +61,11 @@ export interface LongTailSplitOptions {
   readonly validationPerClass: number;
   /** Also put every labeled image in the unlabeled set (USB's `include_lb_to_ulb`); DASO keeps them disjoint. */
   readonly labeledInUnlabeled: boolean;
+  /**
+   * Replace the long-tailed labeled counts by a class-balanced set of the same total size (the
+   * balanced reference of relative accuracy); default false.
+   */
+  readonly balancedLabeled?: boolean;
   readonly seed: number;
 }
 
@@ -101,7 +106,8 @@ export function drawLongTailSplit(labels: Int32Array, numClasses: number, opts: 
 
   const labeledImb = imbalanceOf(opts.gammaL);
   const unlabeledImb = imbalanceOf(opts.gammaU);
-  const labeledCounts = longTailCounts(opts.n1, labeledImb.factor, numClasses, labeledImb.reversed);
+  const longTailed = longTailCounts(opts.n1, labeledImb.factor, numClasses, labeledImb.reversed);
+  const labeledCounts = opts.balancedLabeled ? balancedCounts(longTailed.reduce((a, b) => a + b, 0), numClasses) : longTailed;
   const unlabeledCounts = longTailCounts(opts.m1, unlabeledImb.factor, numClasses, unlabeledImb.reversed);
 
   const valRng = new Rng(deriveSeed(opts.seed, STAGE_VALIDATION));
@@ -138,6 +144,15 @@ export function drawLongTailSplit(labels: Int32Array, numClasses: number, opts: 
     unlabeled: Int32Array.from(unlabeled),
     validation: Int32Array.from(validation),
   };
+}
+
+/**
+ * A class-balanced set of `total` images over C classes: ⌊total/C⌋ each, one more for the first
+ * total mod C classes, so the sum is exactly `total` (relative accuracy's balanced reference).
+ */
+export function balancedCounts(total: number, numClasses: number): number[] {
+  const base = Math.floor(total / numClasses);
+  return Array.from({ length: numClasses }, (_, c) => base + (c < total % numClasses ? 1 : 0));
 }
 
 /**

@@ -24,6 +24,16 @@ export const dataOptions = {
   gammaU: option(positive, 1, 'unlabeled imbalance ratio γ_u: 1 uniform, > 1 long-tailed like the labeled set, < 1 reversed (0.01 = reversed 100)'),
   validationPerClass: option(nonNegativeInt, 500, 'balanced validation images per class, taken before the split (DASO: 500 on CIFAR-10)'),
   labeledInUnlabeled: option(z.boolean(), false, 'also put the labeled images in the unlabeled set'),
+  balancedLabeled: option(
+    z.boolean(),
+    false,
+    'train on a class-balanced labeled set of the same total size as the long-tailed one (a balanced reference run)',
+  ),
+  balancedReference: option(
+    z.boolean(),
+    false,
+    'relative accuracy (Zhang et al. survey §4.1): also train this method and plain CE on the balanced labeled set of the same size (runs/<id>/references/) and report A_t / max(A_v, A_b)',
+  ),
   splitFile: option(z.string().nullable(), null, 'replay the split saved by `ssl data split --save` (indices into the training set)', '<file>'),
   seed: option(nonNegativeInt, 0, 'seed for split, sampling order, augmentation and initialisation'),
 } as const;

@@ -135,6 +135,14 @@ export function writeSummaryMarkdown(summary: RunSummary): string {
     '',
   );
 
+  const rel = summary.relativeAccuracy;
+  if (rel) {
+    lines.push(
+      `Relative accuracy A_t / max(A_v, A_b): **${pct(rel.value)}** (A_t ${pct(rel.testTop1)}; on a class-balanced labeled set of the same size: plain CE A_v ${pct(rel.balancedCeTop1)}, this method A_b ${pct(rel.balancedMethodTop1)}; runs ${rel.references.ce}, ${rel.references.method}).`,
+      '',
+    );
+  }
+
   const last = summary.lastModel;
   if (last) {
     lines.push(

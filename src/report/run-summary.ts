@@ -116,6 +116,8 @@ export interface RunSummary {
     /** What the learner's finishing work chose (τ-norm's τ, NCM's metric). */
     readonly finish?: Readonly<Record<string, number | string>>;
   };
+  /** Relative accuracy against the class-balanced references (`--balanced-reference`). */
+  readonly relativeAccuracy?: RelativeAccuracy;
   readonly classCounts: {
     readonly labeled: ReadonlyArray<number>;
     readonly unlabeled: ReadonlyArray<number>;
@@ -130,6 +132,20 @@ export interface RunSummary {
   };
   /** ISO 8601 time the summary was written. */
   readonly createdAt: string;
+}
+
+/**
+ * Relative accuracy (Zhang et al., "Deep Long-Tailed Learning: A Survey", §4.1):
+ * A_r = A_t / max(A_v, A_b), A_t the run's reported test top-1, A_v plain CE and A_b the same
+ * method, both trained on a class-balanced labeled set of the same total size.
+ */
+export interface RelativeAccuracy {
+  readonly value: number;
+  readonly testTop1: number;
+  readonly balancedCeTop1: number;
+  readonly balancedMethodTop1: number;
+  /** The reference run directories, relative to the run's. */
+  readonly references: { readonly ce: string; readonly method: string };
 }
 
 /** The last model's test metrics in the summary (count rule for the groups). */
@@ -226,7 +242,7 @@ export function summarizePseudoLabels(
 export interface RunSummaryInput
   extends Pick<
     RunSummary,
-    'runId' | 'algorithm' | 'method' | 'dataset' | 'net' | 'seed' | 'backend' | 'iterations' | 'settings' | 'classNames' | 'classCounts' | 'lastModel'
+    'runId' | 'algorithm' | 'method' | 'dataset' | 'net' | 'seed' | 'backend' | 'iterations' | 'settings' | 'classNames' | 'classCounts' | 'lastModel' | 'relativeAccuracy'
   > {
   /** All evaluations in step order. */
   readonly evals: ReadonlyArray<EvalRecord>;
@@ -279,6 +295,7 @@ export function buildRunSummary(input: RunSummaryInput): RunSummary {
     ...(sel.validation ? { validation: reported(sel.validation, trainCounts, input.groupRule, undefined) } : {}),
     ...(pl ? { pseudoLabels: pl } : {}),
     ...(input.lastModel ? { lastModel: input.lastModel } : {}),
+    ...(input.relativeAccuracy ? { relativeAccuracy: input.relativeAccuracy } : {}),
     classCounts: input.classCounts,
     timing: {
       seconds: input.seconds,

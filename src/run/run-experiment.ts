@@ -23,6 +23,7 @@ import { describeEnvironment } from './environment.js';
 import { assertResumable } from './resume.js';
 import { buildAlgorithm } from './build-algorithm.js';
 import { loadStageOneWeights, readStageOne } from './stage-one.js';
+import { relativeAccuracy } from './balanced-reference.js';
 import { predict } from '../train/evaluate.js';
 import { labeledLossEntry } from '../losses/index.js';
 import { TARGET_DISTRIBUTIONS } from '../eval/shifted-targets.js';
@@ -67,6 +68,13 @@ export async function runExperiment(input: RunConfig, opts: ExperimentOptions = 
   const config = registry.resolveValues(input, { numClasses: dataset.numClasses, gammaL: input.gammaL, gammaU: input.gammaU, iterations: input.iterations });
   const { split } = await resolveSplit(dataset, config);
   const hooks = registry.learnerHooks(config);
+  if (config.balancedReference && (hooks.startsFrom || config.balancedLabeled)) {
+    throw new UserError(
+      '--balanced-reference',
+      hooks.startsFrom ? `trains the method from scratch on a balanced set, and ${config.algorithm} continues a long-tailed run` : 'cannot be combined with --balanced-labeled (a reference of a reference)',
+      hooks.startsFrom ? 'Pass --balanced-reference to the stage-1 run instead.' : 'Drop one of the two flags.',
+    );
+  }
   const stageOne = hooks.startsFrom && !opts.resumeDir ? await readStageOne(hooks.startsFrom, config) : undefined;
 
   const runDir = opts.resumeDir ?? path.join(config.outDir, config.runId ?? defaultRunId(config));
@@ -135,7 +143,7 @@ export async function runExperiment(input: RunConfig, opts: ExperimentOptions = 
   }
   events.append({ type: 'end', step: result.steps });
 
-  const summary = buildRunSummary({
+  const built = buildRunSummary({
     runId: path.basename(runDir),
     algorithm: state.algorithm.name,
     method: { algorithm: config.algorithm, with: config.with },
@@ -161,6 +169,13 @@ export async function runExperiment(input: RunConfig, opts: ExperimentOptions = 
     seconds: result.seconds,
     lastModel,
   });
+  let summary = built;
+  if (config.balancedReference) {
+    log(`balanced references: plain CE and ${describeComposition(config)} on a class-balanced labeled set of ${labeledCounts.reduce((a, b) => a + b, 0)} images`);
+    const rel = await relativeAccuracy(config, runDir, built.final.top1, async (c, resumeDir) => (await runExperiment(c, { ...opts, resumeDir })).summary);
+    summary = { ...built, relativeAccuracy: rel };
+    log(`relative accuracy: ${(rel.value * 100).toFixed(1)}% (A_t ${(rel.testTop1 * 100).toFixed(1)}%, A_v ${(rel.balancedCeTop1 * 100).toFixed(1)}%, A_b ${(rel.balancedMethodTop1 * 100).toFixed(1)}%)`);
+  }
   const history = readRunHistory(runDir, result.evaluations, registry.chartMarkers(config));
   await writeRunReport(runDir, summary, history);
   return { runDir, summary, train: result };

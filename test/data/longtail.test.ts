@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.js';
-import { classCounts, drawLongTailSplit, longTailCounts, splitCounts, type LongTailSplitOptions } from '../../src/data/longtail.js';
+import { balancedCounts, classCounts, drawLongTailSplit, longTailCounts, splitCounts, type LongTailSplitOptions } from '../../src/data/longtail.js';
 
 /** CIFAR-10-shaped training labels: 5000 per class, classes interleaved. */
 function cifar10Labels(perClass = 5000, numClasses = 10): Int32Array {
@@ -56,6 +56,14 @@ describe('drawLongTailSplit', () => {
     expect(sum(counts.unlabeled)).toBe(7443);
     expect(counts.unlabeled).toEqual([3000, 1798, 1078, 646, 387, 232, 139, 83, 50, 30]);
     expect(counts.validation).toEqual(new Array(10).fill(500));
+  });
+
+  it('the balanced reference: a class-balanced labeled set of the long-tailed total (3720 = 372 × 10), unlabeled unchanged', () => {
+    const split = drawLongTailSplit(labels, 10, { ...base, balancedLabeled: true });
+    const counts = splitCounts(split, labels, 10);
+    expect(counts.labeled).toEqual(new Array(10).fill(372));
+    expect(counts.unlabeled).toEqual(splitCounts(drawLongTailSplit(labels, 10, base), labels, 10).unlabeled);
+    expect(balancedCounts(1236, 10)).toEqual([124, 124, 124, 124, 124, 124, 123, 123, 123, 123]);
   });
 
   it('N_1=500, M_1=4000 totals', () => {

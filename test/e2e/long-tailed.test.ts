@@ -70,6 +70,25 @@ describe('supervised long-tailed learners (end to end)', () => {
   });
 });
 
+describe('relative accuracy (--balanced-reference)', () => {
+  it('trains plain CE and the method on the balanced set of the same size, and reports A_t / max(A_v, A_b)', async () => {
+    const outDir = mkdtempSync(path.join(tmpdir(), 'ssl-rel-'));
+    const { result } = await runFlat(tiny('supervised', outDir, { runId: 'bs', labeledLoss: 'balanced-softmax', balancedReference: true, iterations: 30, evalEvery: 30 }));
+    const rel = result.summary.relativeAccuracy;
+    expect(rel).toBeDefined();
+    if (!rel) return;
+    expect(rel.value).toBeCloseTo(rel.testTop1 / Math.max(rel.balancedCeTop1, rel.balancedMethodTop1), 12);
+    const refSummary = (id: string) => JSON.parse(readFileSync(path.join(result.runDir, 'references', id, 'summary.json'), 'utf8'));
+    const ce = refSummary('ce');
+    expect(ce.classCounts.labeled).toEqual([23, 23, 22, 22]); // the 40 + 25 + 15 + 10 = 90 long-tailed images, balanced
+    expect(ce.classCounts.labeled.reduce((a: number, b: number) => a + b, 0)).toBe(result.summary.classCounts.labeled.reduce((a, b) => a + b, 0));
+    expect(ce.method).toEqual({ algorithm: 'supervised', with: [] });
+    expect(rel.balancedCeTop1).toBe(ce.final.top1);
+    expect(rel.balancedMethodTop1).toBe(refSummary('method').final.top1);
+    expect(readFileSync(path.join(result.runDir, 'summary.md'), 'utf8')).toMatch(/Relative accuracy A_t \/ max\(A_v, A_b\)/);
+  });
+});
+
 describe('decoupled training (stage 2 on a finished run)', () => {
   let outDir = '';
   let stage1 = '';

@@ -29,7 +29,7 @@ export const decoupledOptions = {
 type Values = { classifier: DecoupledClassifier; ncmMetric: (typeof NCM_METRICS)[number]; stage1: string | null; crtIterations: number; lwsIterations: number };
 
 /** The split and backbone settings a stage-2 run shares with its stage 1. */
-export const STAGE_ONE_SETTINGS = ['dataset', 'dataDir', 'n1', 'm1', 'gammaL', 'gammaU', 'validationPerClass', 'labeledInUnlabeled', 'splitFile', 'seed', 'net'] as const;
+export const STAGE_ONE_SETTINGS = ['dataset', 'dataDir', 'n1', 'm1', 'gammaL', 'gammaU', 'validationPerClass', 'labeledInUnlabeled', 'balancedLabeled', 'splitFile', 'seed', 'net'] as const;
 
 /**
  * Stage 2 of a decoupled run that trains: the frozen stage-1 backbone in evaluation mode (its
