@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { isBbnClassifier } from '../models/bbn-classifier.js';
 import type { Algorithm } from './algorithm.js';
-import { defineLearner, type RunContext } from './method.js';
+import { assertLinearHead, defineLearner, type RunContext } from './method.js';
 
 /**
  * BBN's cumulative learning weight (Megvii-Nanjing/BBN `combiner.py`, `bbn_mix`):
@@ -54,4 +54,5 @@ export const bbnMethod = defineLearner({
   create: (_values, ctx) => createBbn(ctx),
   model: () => ({ bbn: true }),
   labeledSamplers: (_values, slot) => [slot, 'reversed'],
+  validate: (_values, config) => assertLinearHead('bbn', 'its one classifier reads both branches', config),
 });

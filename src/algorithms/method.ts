@@ -2,6 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type { OptionSection, SectionValues } from '../options/option-spec.js';
 import type { Classifier } from '../models/model.js';
 import type { HeadSpec } from '../models/heads.js';
+import { UserError } from '../errors.js';
 import type { Algorithm } from './algorithm.js';
 import type { AddOn, AddOnChain, ExclusivePoint } from './add-on.js';
 
@@ -126,6 +127,14 @@ export interface AddOnEntry<N extends string = string, S extends readonly Option
 }
 
 export type MethodEntry = LearnerEntry | AddOnEntry;
+
+/** Refuses `--head` other than linear for a learner that builds its own head (BBN, decoupled). */
+export function assertLinearHead(learner: string, why: string, config: Readonly<Record<string, unknown>>): void {
+  if (config.head !== 'linear') {
+    const cause = config.head === 'cosine' && config.labeledLoss === 'ldam' ? ' (--loss ldam asks for it)' : '';
+    throw new UserError('--head', `${learner} takes no --head ${String(config.head)}${cause}: ${why}`, 'Drop --head (and use another --loss than ldam).');
+  }
+}
 
 /** Declares a base learner; keeps its name and sections as literal types for RunConfig. */
 export function defineLearner<const N extends string, const S extends readonly OptionSection[]>(entry: LearnerEntry<N, S>): LearnerEntry<N, S> {

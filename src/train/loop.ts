@@ -154,13 +154,16 @@ export async function train(setup: TrainerSetup): Promise<TrainResult> {
     let finished: TrainResult['finished'];
     if (setup.finish && (startStep < config.iterations || (config.iterations === 0 && !setup.resume))) {
       const record = setup.finish(finishContext(setup, progress));
-      finished = record;
-      events.append({ type: 'finish', step, ...record });
-      const last = evaluations.at(-1);
-      if (last && last.step === step) evaluations.pop();
-      finalTestLogits = evaluate(step).testLogits;
-      await writeRunCheckpoint(setup.runDir, config, state, { step, seconds: seconds(), tracker, evaluations, windows });
-      events.append({ type: 'checkpoint', step });
+      // An empty record: nothing was changed (cRT, LWS), so the last evaluation stands.
+      if (Object.keys(record).length > 0) {
+        finished = record;
+        events.append({ type: 'finish', step, ...record });
+        const last = evaluations.at(-1);
+        if (last && last.step === step) evaluations.pop();
+        finalTestLogits = evaluate(step).testLogits;
+        await writeRunCheckpoint(setup.runDir, config, state, { step, seconds: seconds(), tracker, evaluations, windows });
+        events.append({ type: 'checkpoint', step });
+      }
     }
     const partial = tracker.flush();
     if (partial && partial.endStep > (windows.at(-1)?.endStep ?? 0)) windows.push(partial);

@@ -146,6 +146,8 @@ describe('decoupled training (stage 2 on a finished run)', () => {
     expect(other.message).toMatch(/was trained with gammaL = 4, this run has 8/);
     expectUserError(() => tiny('decoupled', outDir, { runId: 'x4' }), /--stage1: is required/);
     expect(() => tiny('decoupled', outDir, { stage1, classifier: 'ncm' })).toThrow(/--iterations: --classifier ncm trains nothing/);
+    expect(() => tiny('decoupled', outDir, { stage1, head: 'tde' })).toThrow(/--head: decoupled takes no --head tde/);
+    expect(() => tiny('bbn', outDir, { labeledLoss: 'ldam' })).toThrow(/--head: bbn takes no --head cosine \(--loss ldam asks for it\)/);
   });
 });
 

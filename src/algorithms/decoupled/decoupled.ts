@@ -4,7 +4,7 @@ import { option } from '../../options/option-spec.js';
 import type { Classifier, NamedVariable } from '../../models/model.js';
 import { UserError } from '../../errors.js';
 import type { Algorithm } from '../algorithm.js';
-import { defineLearner, type FinishContext, type RunContext } from '../method.js';
+import { assertLinearHead, defineLearner, type FinishContext, type RunContext } from '../method.js';
 import { TAU_GRID, bestTau, tauNormalize } from './tau-norm.js';
 import { NCM_METRICS, ncmParameters } from './ncm.js';
 
@@ -124,6 +124,7 @@ export const decoupledMethod = defineLearner({
     describe: 'cRT --crt-iterations, LWS --lws-iterations, τ-norm and NCM 0',
   },
   validate: (values, config) => {
+    assertLinearHead('decoupled', `its stage-2 head comes from --classifier ${values.classifier}`, config);
     if (values.stage1 === null) {
       throw new UserError('--stage1', `is required: decoupled --classifier ${values.classifier} starts from a finished run`, 'Pass --stage1 runs/<id> (a finished ssl run supervised, for example).');
     }
