@@ -20,6 +20,9 @@ export const builtInMethods = [
 /** The method registry of this process: the built-ins, plus whatever `registry.register` adds. */
 export const registry = new MethodRegistry(builtInMethods);
 
+/** The plain supervised learner: relative accuracy's A_v reference is it with CE on a balanced set. */
+export const SUPERVISED_BASELINE = supervisedMethod.name;
+
 /** The method `ssl data split` and `ssl bench` take their presets and defaults from. */
 export const DEFAULT_METHOD = fixmatchMethod.name;
 

@@ -1,3 +1,5 @@
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { Command } from 'commander';
 import { kebabCase, type OptionSpec } from '../options/option-spec.js';
 import { dataOptions } from '../options/run-options.js';
@@ -61,6 +63,7 @@ export function createDataCommand(io: DataCommandIO = {}): Command {
   addConfigFlags(split, SPLIT_SPECS, presetDefaultNote(() => registry.compositionOf(DEFAULT_METHOD)));
   split
     .option('--save <file>', 'write the drawn indices (labeled, unlabeled, validation) as JSON, for `ssl run --split-file`')
+    .option('--force', 'let --save replace an existing file')
     .option('--json', 'print {labeled, unlabeled, validation, test} per-class count arrays as JSON')
     .addHelpText('after', HELP_EXAMPLES)
     .action(async (raw: Record<string, unknown>) => {
@@ -98,6 +101,10 @@ async function runSplit(raw: Record<string, unknown>, out: (text: string) => voi
   const report: SplitCountsReport = { ...counts, test: classCounts(null, dataset.test.labels, dataset.numClasses) };
 
   if (typeof raw.save === 'string') {
+    if (existsSync(raw.save) && raw.force !== true) {
+      const what = statSync(raw.save).isDirectory() ? 'is a folder' : 'already exists';
+      throw new UserError('--save', `${raw.save} ${what}`, what === 'is a folder' ? `Give a file path, e.g. --save ${path.join(raw.save, 'split.json')}.` : 'Pick another file, or pass --force to replace it.');
+    }
     await saveSplitFile(raw.save, drawn, {
       dataset: dataset.name,
       numTrain: dataset.train.count,

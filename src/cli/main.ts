@@ -8,6 +8,7 @@ import { createReportCommand } from './report.js';
 import { createBenchCommand } from './bench.js';
 import { createEvalCommand } from './eval.js';
 import { processOutput, type CliOutput } from './output.js';
+import { fileSystemUserError } from './fs-error.js';
 
 /** The `ssl` program with every command; `stop` is aborted by the first Ctrl-C. */
 export function createProgram(output: CliOutput = processOutput, stop?: AbortSignal): Command {
@@ -55,11 +56,26 @@ function interruptSignal(output: CliOutput): { signal: AbortSignal; release(): v
 }
 
 /**
+ * `ssl run --help | head`: the reader closes the pipe early, and the next write fails with EPIPE.
+ * That is the reader's choice, not an error: stop quietly, as `git log | head` does.
+ */
+function quitQuietlyOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.listenerCount('error') > 0) continue;
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(0);
+      throw err;
+    });
+  }
+}
+
+/**
  * Runs the CLI on process-style argv and returns the exit code: 0 success, 2 bad input
  * (UserError, unknown flag), 130 training interrupted (checkpoint saved), 1 anything else. The
  * only place that decides exit codes.
  */
 export async function main(argv: readonly string[], output: CliOutput = processOutput): Promise<number> {
+  if (output === processOutput) quitQuietlyOnClosedPipe();
   const interrupt = interruptSignal(output);
   try {
     await createProgram(output, interrupt.signal).parseAsync([...argv]);
@@ -72,8 +88,9 @@ export async function main(argv: readonly string[], output: CliOutput = processO
       output.err(`${err.message}\n`);
       return 130;
     }
-    if (err instanceof UserError) {
-      output.err(`error: ${err.message}\n`);
+    const fsError = fileSystemUserError(err);
+    if (err instanceof UserError || fsError) {
+      output.err(`error: ${(fsError ?? (err as UserError)).message}\n`);
       return 2;
     }
     output.err(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

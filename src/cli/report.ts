@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
@@ -29,11 +29,12 @@ export function createReportCommand(output: CliOutput = processOutput): Command 
     .command('compare')
     .description('compare runs: accuracy, per-class accuracy and pseudo-label recall/precision, tail classes called out')
     .argument('<runDirs...>', 'two or more run directories; the first is the reference')
-    .option('--out <dir>', 'where comparison.md, comparison.html and charts/ go', 'reports/comparison')
-    .action(async (runDirs: string[], flags: { out: string }) => {
+    .option('--out-dir <dir>', 'where comparison.md, comparison.html and charts/ go (as `ssl run --out-dir`)', 'reports/comparison')
+    .addOption(new Option('--out <dir>', 'old name of --out-dir').hideHelp())
+    .action(async (runDirs: string[], flags: { outDir: string; out?: string }) => {
       if (runDirs.length < 2) throw new UserError('<runDirs>', `got ${runDirs.length} run`, 'Give at least two run directories.');
       const runs = await Promise.all(runDirs.map((d) => readRunSummary(path.join(d, 'summary.json'))));
-      const files = await writeComparisonReport(flags.out, runs);
+      const files = await writeComparisonReport(flags.out ?? flags.outDir, runs);
       output.out(`${renderComparison(runs).markdown}\nwritten: ${files.markdown}, ${files.html}\n`);
     });
   return cmd;

@@ -16,6 +16,7 @@ import { UserError } from '../errors.js';
 import { runExperiment } from '../run/run-experiment.js';
 import { readRunConfig } from '../run/run-config-file.js';
 import { stageOneLayer } from '../run/stage-one.js';
+import { splitFileLayer } from '../config/split-file-layer.js';
 import { addConfigFlags, configOverrides } from './config-flags.js';
 import { presetDefaultNote } from './preset-help.js';
 import { processOutput, type CliOutput } from './output.js';
@@ -132,8 +133,11 @@ export function createRunCommand(output: CliOutput = processOutput, stop?: Abort
     const { c, layers } = resumeDir
       ? await resumeLayers(resumeDir, method, withs)
       : await newRunLayers(method, withs, typeof flags.preset === 'string' ? flags.preset : undefined, typeof overrides.dataset === 'string' ? overrides.dataset : undefined);
-    const inherited = resumeDir ? null : await stageOneLayer(c, [...layers, { source: 'command line', values: overrides }]);
+    const asGiven = [...layers, { source: 'command line', values: overrides }];
+    const inherited = resumeDir ? null : await stageOneLayer(c, asGiven);
     if (inherited) layers.push(inherited);
+    const fromSplitFile = resumeDir ? null : splitFileLayer(asGiven);
+    if (fromSplitFile) layers.push(fromSplitFile);
     layers.push({ source: 'command line', values: overrides });
     const config = resolveRunConfig(c, layers);
     const result = await runExperiment(config, { resumeDir, stop, log: (line) => output.err(`${line}\n`) });

@@ -107,6 +107,7 @@ export function drawLongTailSplit(labels: Int32Array, numClasses: number, opts: 
   const labeledImb = imbalanceOf(opts.gammaL);
   const unlabeledImb = imbalanceOf(opts.gammaU);
   const longTailed = longTailCounts(opts.n1, labeledImb.factor, numClasses, labeledImb.reversed);
+  assertEveryClassLabeled(opts, numClasses, longTailed);
   const labeledCounts = opts.balancedLabeled ? balancedCounts(longTailed.reduce((a, b) => a + b, 0), numClasses) : longTailed;
   const unlabeledCounts = longTailCounts(opts.m1, unlabeledImb.factor, numClasses, unlabeledImb.reversed);
 
@@ -209,6 +210,26 @@ function validateOptions(opts: LongTailSplitOptions): void {
   if (!Number.isInteger(opts.seed)) {
     throw new UserError('seed', `got ${opts.seed}, the seed must be an integer`, 'Give an integer seed such as 0.');
   }
+}
+
+/**
+ * Refuses a γ_l so large that the formula gives some class no labeled image (a class the model
+ * could never learn, trained with no warning otherwise). Names the classes and the largest ratio
+ * that keeps one image per class: the tail count is ⌊N_1/γ⌋, so γ ≤ N_1 (checked through the
+ * formula itself, which rounds).
+ */
+function assertEveryClassLabeled(opts: LongTailSplitOptions, numClasses: number, counts: readonly number[]): void {
+  const empty = counts.flatMap((n, c) => (n === 0 ? [c] : []));
+  if (empty.length === 0) return;
+  const { reversed } = imbalanceOf(opts.gammaL);
+  let largest = opts.n1;
+  while (largest > 1 && longTailCounts(opts.n1, largest, numClasses).some((n) => n === 0)) largest -= 1;
+  const allowed = reversed ? `--gamma-l ≥ ${Number((1 / largest).toPrecision(3))}` : `--gamma-l ≤ ${largest}`;
+  throw new UserError(
+    'gammaL',
+    `${opts.gammaL} leaves class${empty.length > 1 ? 'es' : ''} ${empty.join(', ')} with no labeled image (n_c = ⌊N_1 · γ^(−c/(C−1))⌋ with N_1 = ${opts.n1})`,
+    `Use ${allowed} (the largest imbalance that keeps one labeled image per class), or a larger --n1.`,
+  );
 }
 
 /** `push(...src)` without the argument-count limit of a spread (sets reach 100k indices). */

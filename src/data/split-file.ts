@@ -36,6 +36,9 @@ export interface SplitFileContents {
 /** What {@link saveSplitFile} records besides the indices. */
 export type SplitFileMeta = Pick<SplitFileContents, 'dataset' | 'numTrain' | 'numClasses' | 'seed' | 'options' | 'labeledInUnlabeled'>;
 
+/** The split settings a split file records and a run replaying it inherits (not the seed: it also seeds training). */
+export const SPLIT_FILE_SETTINGS = ['n1', 'm1', 'gammaL', 'gammaU', 'validationPerClass', 'labeledInUnlabeled', 'balancedLabeled'] as const;
+
 export const SPLIT_FILE_FORMAT = 'ssl-split';
 export const SPLIT_FILE_VERSION = 1;
 
@@ -172,8 +175,26 @@ export async function resolveSplit(
   dataset: Pick<Dataset, 'name' | 'train' | 'numClasses'>,
   opts: LongTailSplitOptions & { readonly splitFile: string | null },
 ): Promise<{ split: LongTailSplit; source: 'file' | 'drawn' }> {
-  if (opts.splitFile !== null) return { split: (await loadSplitFile(opts.splitFile, dataset)).split, source: 'file' };
+  if (opts.splitFile !== null) {
+    const loaded = await loadSplitFile(opts.splitFile, dataset);
+    assertSettingsMatch(opts.splitFile, loaded.contents, opts);
+    return { split: loaded.split, source: 'file' };
+  }
   return { split: drawLongTailSplit(dataset.train.labels, dataset.numClasses, opts), source: 'drawn' };
+}
+
+/**
+ * Refuses a run whose split settings contradict those the file recorded: the run would train on
+ * the file's split while its config.json and report described another.
+ */
+function assertSettingsMatch(path: string, contents: SplitFileContents, opts: LongTailSplitOptions): void {
+  const recorded = (contents.options ?? {}) as Record<string, unknown>;
+  const own = opts as unknown as Record<string, unknown>;
+  for (const key of SPLIT_FILE_SETTINGS) {
+    if (recorded[key] === undefined || own[key] === undefined || recorded[key] === own[key]) continue;
+    const flag = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    throw new UserError(flag, `${String(own[key])} contradicts ${path}, which was drawn with ${key} = ${String(recorded[key])}`, `Drop ${flag}: the split file sets it (or draw a new split with ssl data split --save).`);
+  }
 }
 
 function parseSplitContents(json: unknown, path: string): SplitFileContents {

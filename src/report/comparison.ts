@@ -60,9 +60,18 @@ export function renderComparison(runs: ReadonlyArray<RunSummary>): Comparison {
     .map(([k, v]) => `${k}=${v}`)
     .join(' · ');
   lines.push(`${r0.dataset} · ${r0.net}${settings ? ` · ${settings}` : ''}. Tail classes: ${tail.map((c) => labels[c]).join(', ')}.`, '');
-  const mismatch = runs.filter((r) => r.seed !== r0.seed || r.iterations !== r0.iterations || r.dataset !== r0.dataset);
+  const mismatch = runs.filter((r) => r.seed !== r0.seed || r.iterations !== r0.iterations || r.dataset !== r0.dataset || r.net !== r0.net);
   if (mismatch.length > 0) {
-    lines.push(`Note: seeds, iterations or datasets differ between runs (${mismatch.map((r) => r.runId).join(', ')}); the comparison is not like for like.`, '');
+    lines.push(`Note: seeds, iterations, datasets or nets differ between runs (${mismatch.map((r) => r.runId).join(', ')}); the comparison is not like for like.`, '');
+  }
+  // The header states the first run's split; a run with another γ_l, γ_u, N_1 or M_1 is called out by name.
+  const otherSplit = runs.flatMap((r) =>
+    Object.entries(r.settings ?? {})
+      .filter(([k, v]) => (r0.settings as Record<string, unknown> | undefined)?.[k] !== v)
+      .map(([k, v]) => `${r.runId} has ${k}=${v}`),
+  );
+  if (otherSplit.length > 0) {
+    lines.push(`**Warning: the runs use different splits** (${otherSplit.join('; ')}; the header is ${r0.runId}'s): their accuracies are not comparable.`, '');
   }
   lines.push(
     '| run | seed | iterations | selection | top-1 | balanced | geo-mean | many | medium | few | tail acc | tail PL recall | tail PL precision |',

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { commonSections, resolveRunConfig, type RunConfig } from '../config/run-config.js';
 import type { RelativeAccuracy, RunSummary } from '../report/run-summary.js';
+import { SUPERVISED_BASELINE } from '../algorithms/index.js';
 
 /** Runs one reference config (to completion, or on from its checkpoint) and returns its summary. */
 export type RunReference = (config: RunConfig, resumeDir: string | undefined) => Promise<RunSummary>;
@@ -13,7 +14,7 @@ export function balancedReferenceConfigs(config: RunConfig, runDir: string): { r
   const balanced = { balancedLabeled: true, balancedReference: false, outDir };
   const common: Record<string, unknown> = {};
   for (const section of commonSections) for (const key of Object.keys(section)) common[key] = (config as unknown as Record<string, unknown>)[key];
-  const ce = resolveRunConfig('supervised', [
+  const ce = resolveRunConfig(SUPERVISED_BASELINE, [
     { source: 'balanced reference (plain CE)', values: { ...common, ...balanced, labeledLoss: 'ce', sampler: 'instance-balanced', drw: false, head: 'auto', runId: 'ce' } },
   ]);
   const method = { ...config, ...balanced, runId: 'method' } as RunConfig;

@@ -114,6 +114,13 @@ describe('reports', () => {
     expect(c.markdown).toContain('**daso**: 75.0% vs 25.0% for fixmatch (+50.0 points, higher)');
     expect(c.charts.map((x) => x.name)).toEqual(['compare-pl-recall', 'compare-pl-precision', 'compare-test-accuracy']);
     expect(() => renderComparison([summary('daso', 1)])).toThrow(/at least 2/);
+    expect(c.markdown).not.toMatch(/different splits/);
+  });
+
+  it('flags runs with a different split instead of printing one γ_l header for all', () => {
+    const other = { ...summary('daso', 3), settings: { gammaL: 10, gammaU: 1, n1: 1500, m1: 3000 } };
+    const base = { ...summary('fixmatch', 1), settings: { gammaL: 100, gammaU: 1, n1: 1500, m1: 3000 } };
+    expect(renderComparison([base, other]).markdown).toMatch(/\*\*Warning: the runs use different splits\*\* \(.* has gammaL=10; the header is .*'s\)/);
   });
 });
 

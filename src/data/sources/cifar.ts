@@ -36,22 +36,37 @@ export const CIFAR10_STD: readonly number[] = [0.2471, 0.2435, 0.2616];
 export const CIFAR100_MEAN: readonly number[] = [0.5071, 0.4865, 0.4409];
 export const CIFAR100_STD: readonly number[] = [0.2673, 0.2564, 0.2762];
 
+/** Records in each CIFAR-10 batch file (data_batch_1..5.bin, test_batch.bin). */
+const CIFAR10_RECORDS_PER_FILE = 10_000;
+
+/** Records per training and per test file; the defaults are the format's (tests pass tiny files). */
+export interface RecordCounts {
+  readonly train: number;
+  readonly test: number;
+}
+
 /**
  * Parses concatenated CIFAR binary files into one HWC image set.
  * @param labelBytes 1 for CIFAR-10 (label), 2 for CIFAR-100 (coarse, fine)
  * @param labelOffset which label byte to keep (CIFAR-100: 1 = fine)
+ * @param expectedRecords records every file must hold (the format's count); unchecked when absent
  */
 export function parseCifarRecords(
   files: ReadonlyArray<{ path: string; bytes: Uint8Array }>,
   labelBytes: number,
   labelOffset: number,
   numClasses: number,
+  expectedRecords?: number,
 ): ImageSet {
   const record = labelBytes + IMAGE_BYTES;
   let count = 0;
   for (const f of files) {
     if (f.bytes.length === 0 || f.bytes.length % record !== 0) {
       throw corruptFile(f.path, `has ${f.bytes.length} bytes, not a positive multiple of the ${record}-byte record`);
+    }
+    // A file cut at a record boundary parses cleanly: only the format's record count catches it.
+    if (expectedRecords !== undefined && f.bytes.length / record !== expectedRecords) {
+      throw corruptFile(f.path, `has ${f.bytes.length / record} records, the format defines ${expectedRecords} per file`);
     }
     count += f.bytes.length / record;
   }
@@ -87,7 +102,7 @@ async function readAll(paths: readonly string[], name: string): Promise<Array<{ 
  * CIFAR-10 from `cifar-10-batches-bin/` (or its parent): `data_batch_1.bin` .. `data_batch_5.bin`
  * (train, 50,000) and `test_batch.bin` (10,000); class names from `batches.meta.txt` when present.
  */
-export async function loadCifar10(dataDir: string | undefined): Promise<Dataset> {
+export async function loadCifar10(dataDir: string | undefined, recordsPerFile: RecordCounts = { train: CIFAR10_RECORDS_PER_FILE, test: CIFAR10_RECORDS_PER_FILE }): Promise<Dataset> {
   const dir = resolveDataDir('cifar10', dataDir, 'cifar-10-batches-bin');
   const trainPaths = [1, 2, 3, 4, 5].map((i) => join(dir, `data_batch_${i}.bin`));
   const [trainFiles, testFiles, classNames] = await Promise.all([
@@ -99,8 +114,8 @@ export async function loadCifar10(dataDir: string | undefined): Promise<Dataset>
     name: 'cifar10',
     numClasses: 10,
     classNames,
-    train: parseCifarRecords(trainFiles, 1, 0, 10),
-    test: parseCifarRecords(testFiles, 1, 0, 10),
+    train: parseCifarRecords(trainFiles, 1, 0, 10, recordsPerFile.train),
+    test: parseCifarRecords(testFiles, 1, 0, 10, recordsPerFile.test),
     mean: CIFAR10_MEAN,
     std: CIFAR10_STD,
   };
@@ -110,7 +125,7 @@ export async function loadCifar10(dataDir: string | undefined): Promise<Dataset>
  * CIFAR-100 from `cifar-100-binary/` (or its parent): `train.bin` (50,000) and `test.bin` (10,000),
  * records of <coarse label><fine label><3072 bytes>; the fine label (100 classes) is used.
  */
-export async function loadCifar100(dataDir: string | undefined): Promise<Dataset> {
+export async function loadCifar100(dataDir: string | undefined, recordsPerFile: RecordCounts = { train: 50_000, test: 10_000 }): Promise<Dataset> {
   const dir = resolveDataDir('cifar100', dataDir, 'cifar-100-binary');
   const [trainFiles, testFiles, classNames] = await Promise.all([
     readAll([join(dir, 'train.bin')], 'cifar100'),
@@ -121,8 +136,8 @@ export async function loadCifar100(dataDir: string | undefined): Promise<Dataset
     name: 'cifar100',
     numClasses: 100,
     classNames,
-    train: parseCifarRecords(trainFiles, 2, 1, 100),
-    test: parseCifarRecords(testFiles, 2, 1, 100),
+    train: parseCifarRecords(trainFiles, 2, 1, 100, recordsPerFile.train),
+    test: parseCifarRecords(testFiles, 2, 1, 100, recordsPerFile.test),
     mean: CIFAR100_MEAN,
     std: CIFAR100_STD,
   };

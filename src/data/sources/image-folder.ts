@@ -74,11 +74,16 @@ async function loadSplit(splitDir: string, classNames: readonly string[], opts: 
   classNames.forEach((c, label) => {
     const classDir = join(splitDir, c);
     if (!isDir(classDir)) return;
+    const before = files.length;
     for (const f of readdirSync(classDir).sort()) {
       if (IMAGE_EXTENSIONS.includes(extname(f).toLowerCase())) {
         files.push(join(classDir, f));
         labels.push(label);
       }
+    }
+    // An empty class would surface later as impossible split advice ("use at most 0 per class").
+    if (files.length === before) {
+      throw new UserError(classDir, `is an empty class folder (no ${IMAGE_EXTENSIONS.join(', ')} files)`, `Remove the folder, or put the class's images in it.`);
     }
   });
   if (files.length === 0) {

@@ -52,15 +52,20 @@ describe('loadCifar10 / loadCifar100', () => {
     for (let i = 1; i <= 5; i++) writeFileSync(join(bin, `data_batch_${i}.bin`), Buffer.concat([record([i], i), record([0], 0)]));
     writeFileSync(join(bin, 'test_batch.bin'), record([7], 1));
     for (const d of [root, bin]) {
-      const ds = await loadCifar10(d);
+      const ds = await loadCifar10(d, { train: 2, test: 1 });
       expect(ds.train.count).toBe(10);
       expect(Array.from(ds.train.labels)).toEqual([1, 0, 2, 0, 3, 0, 4, 0, 5, 0]);
       expect(Array.from(ds.test.labels)).toEqual([7]);
       expect(ds.classNames[0]).toBe('airplane');
       expect(ds.mean).toBe(CIFAR10_MEAN);
     }
+    // A file cut at a record boundary (1 of its 2 records) parses, but the format's count catches it.
+    writeFileSync(join(bin, 'data_batch_2.bin'), record([2], 2));
+    const cut = await userErrorAsync(loadCifar10(root, { train: 2, test: 1 }));
+    expect(cut.message).toMatch(/data_batch_2\.bin: has 1 records, the format defines 2 per file/);
+    expect((await userErrorAsync(loadCifar10(root))).message).toMatch(/has 2 records, the format defines 10000 per file/);
     rmSync(join(bin, 'data_batch_3.bin'));
-    const err = await userErrorAsync(loadCifar10(root));
+    const err = await userErrorAsync(loadCifar10(root, { train: 2, test: 1 }));
     expect(err.field).toBe(join(bin, 'data_batch_3.bin'));
     expect(err.message).toMatch(/cifar10 file not found/);
   });
@@ -70,7 +75,7 @@ describe('loadCifar10 / loadCifar100', () => {
     mkdirSync(bin, { recursive: true });
     writeFileSync(join(bin, 'train.bin'), Buffer.concat([record([1, 99], 0), record([2, 0], 0)]));
     writeFileSync(join(bin, 'test.bin'), record([3, 50], 0));
-    const ds = await loadCifar100(bin);
+    const ds = await loadCifar100(bin, { train: 2, test: 1 });
     expect(ds.numClasses).toBe(100);
     expect(CIFAR100_CLASS_NAMES.length).toBe(100);
     expect(new Set(CIFAR100_CLASS_NAMES).size).toBe(100);
