@@ -24,6 +24,7 @@ import { assertResumable } from './resume.js';
 import { buildAlgorithm } from './build-algorithm.js';
 import { loadStageOneWeights, readStageOne } from './stage-one.js';
 import { relativeAccuracy } from './balanced-reference.js';
+import { acquireRunLock } from './run-lock.js';
 import { predict } from '../train/evaluate.js';
 import { labeledLossEntry } from '../losses/index.js';
 import { TARGET_DISTRIBUTIONS } from '../eval/shifted-targets.js';
@@ -79,6 +80,27 @@ export async function runExperiment(input: RunConfig, opts: ExperimentOptions = 
 
   const runDir = opts.resumeDir ?? path.join(config.outDir, config.runId ?? defaultRunId(config));
   await mkdir(runDir, { recursive: true });
+  const release = await acquireRunLock(runDir);
+  try {
+    return await trainInRunDir(config, runDir, { dataset, split, hooks, stageOne, backend, log }, opts);
+  } finally {
+    await release();
+  }
+}
+
+/** What {@link runExperiment} resolved before taking the run directory. */
+interface Prepared {
+  readonly dataset: Dataset;
+  readonly split: Awaited<ReturnType<typeof resolveSplit>>['split'];
+  readonly hooks: ReturnType<typeof registry.learnerHooks>;
+  readonly stageOne: Awaited<ReturnType<typeof readStageOne>> | undefined;
+  readonly backend: Awaited<ReturnType<typeof selectBackend>>;
+  readonly log: (line: string) => void;
+}
+
+/** The run itself, in its locked directory: config, training, references, summary and report. */
+async function trainInRunDir(config: RunConfig, runDir: string, prepared: Prepared, opts: ExperimentOptions): Promise<ExperimentResult> {
+  const { dataset, split, hooks, stageOne, backend, log } = prepared;
   const events = new EventLog(path.join(runDir, 'events.jsonl'));
   let resume;
   if (opts.resumeDir) {

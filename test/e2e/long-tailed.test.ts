@@ -190,3 +190,18 @@ describe('the long-tailed flags through the CLI', () => {
     for (const r of [loss, both, tau, drw]) expect(r.err).not.toMatch(/internal error|at .*\.js/);
   });
 });
+
+describe('one process per run directory', () => {
+  it('a second run started with the same --run-id while the first trains is refused; the first finishes intact', async () => {
+    const outDir = mkdtempSync(path.join(tmpdir(), 'ssl-lock-'));
+    const config = tiny('supervised', outDir, { runId: 'same', iterations: 20, evalEvery: 20 });
+    const first = runExperiment(config, { ...quiet, dataset });
+    const second = await userErrorAsync(runExperiment(config, { ...quiet, dataset }));
+    expect(second.message).toMatch(/same: is in use by process \d+/);
+    const done = await first;
+    expect(done.summary.iterations).toBe(20);
+    // Released at the end: the finished run can be evaluated, and a new run there is refused as a run, not a lock.
+    const third = await userErrorAsync(runExperiment(config, { ...quiet, dataset }));
+    expect(third.message).toMatch(/already holds a run/);
+  });
+});

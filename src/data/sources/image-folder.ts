@@ -27,7 +27,15 @@ export interface ImageFolderOptions {
   readonly channels?: 1 | 3;
   /** Files decoded at once; default 8. */
   readonly concurrency?: number;
+  /** Largest image (width × height) decoded; default {@link MAX_IMAGE_PIXELS}. */
+  readonly maxPixels?: number;
 }
+
+/**
+ * Largest input image decoded, 40 megapixels: a dataset image beyond it is almost always a wrong
+ * file (a panorama, a scan), and decoding it would take the memory of thousands of training images.
+ */
+export const MAX_IMAGE_PIXELS = 40_000_000;
 
 export const IMAGE_EXTENSIONS: readonly string[] = ['.png', '.jpg', '.jpeg', '.webp', '.gif', '.tif', '.tiff', '.bmp'];
 
@@ -55,7 +63,7 @@ export async function loadImageFolder(dataDir: string | undefined, opts: ImageFo
       throw new UserError(join(testDir, c), `class "${c}" is not among the training classes (${classNames.join(', ')})`, 'Use the same class folder names in train/ and test/.');
     }
   }
-  const decode = { size, channels, concurrency: opts.concurrency ?? 8 };
+  const decode = { size, channels, concurrency: opts.concurrency ?? 8, maxPixels: opts.maxPixels ?? MAX_IMAGE_PIXELS };
   const train = await loadSplit(trainDir, classNames, decode, true);
   const test = await loadSplit(testDir, classNames, decode, false);
   const { mean, std } = channelMeanStd(train);
@@ -66,6 +74,7 @@ interface DecodeOptions {
   readonly size: number;
   readonly channels: 1 | 3;
   readonly concurrency: number;
+  readonly maxPixels: number;
 }
 
 async function loadSplit(splitDir: string, classNames: readonly string[], opts: DecodeOptions, required: boolean): Promise<ImageSet> {
@@ -114,11 +123,18 @@ async function loadSplit(splitDir: string, classNames: readonly string[], opts: 
 }
 
 /** Decodes one file to [size, size, channels] uint8. */
-export async function decodeImage(file: string, opts: { size: number; channels: 1 | 3 }): Promise<Uint8Array> {
+export async function decodeImage(file: string, opts: { size: number; channels: 1 | 3; maxPixels?: number }): Promise<Uint8Array> {
+  const maxPixels = opts.maxPixels ?? MAX_IMAGE_PIXELS;
   let raw: { data: Buffer; info: OutputInfo };
   try {
-    raw = await sharp(file).removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    // The header first: an over-large image is refused before its pixels are decoded.
+    const { width = 0, height = 0 } = await sharp(file).metadata();
+    if (width * height > maxPixels) {
+      throw new UserError(file, `is ${width}x${height} = ${width * height} pixels, over the limit of ${maxPixels}`, 'Remove the file or downscale it; dataset images are usually well under a megapixel.');
+    }
+    raw = await sharp(file, { limitInputPixels: maxPixels }).removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   } catch (e) {
+    if (e instanceof UserError) throw e;
     throw new UserError(file, `cannot be decoded as an image (${(e as Error).message})`, 'Remove or replace the file.');
   }
   const { width, height } = raw.info;

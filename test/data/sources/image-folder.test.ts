@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadDataset } from '../../../src/data/sources/index.js';
+import { loadDataset, loadImageFolder } from '../../../src/data/sources/index.js';
 import { userErrorAsync } from '../../helpers/user-error.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ssl-folder-'));
@@ -67,5 +67,15 @@ describe('image-folder source', () => {
     await solidPng(join(bad, 'test', 'zebra', 'x.png'), [1, 2, 3]);
     rmSync(join(bad, 'train', 'b', 'broken.png'));
     expect((await userErrorAsync(loadDataset({ name: 'image-folder', dataDir: bad }))).message).toMatch(/class "zebra" is not among/);
+  });
+
+  it('refuses an image over the pixel limit before decoding it, naming the file', async () => {
+    const big = join(dir, 'big');
+    await solidPng(join(big, 'train', 'a', 'x.png'), [1, 2, 3]);
+    await solidPng(join(big, 'train', 'b', 'x.png'), [1, 2, 3]);
+    await solidPng(join(big, 'test', 'a', 'x.png'), [1, 2, 3]);
+    const err = await userErrorAsync(loadImageFolder(big, { maxPixels: 10 }));
+    expect(err.field).toBe(join(big, 'train', 'a', 'x.png'));
+    expect(err.message).toMatch(/is \d+x\d+ = \d+ pixels, over the limit of 10/);
   });
 });
