@@ -28,7 +28,7 @@ export interface SplitCountsReport {
 }
 
 /** The RunConfig keys `ssl data split` reads; flags, defaults and validation come from their specs. */
-const SPLIT_KEYS = ['dataset', 'dataDir', 'n1', 'm1', 'gammaL', 'gammaU', 'validationPerClass', 'labeledInUnlabeled', 'seed'] as const;
+const SPLIT_KEYS = ['dataset', 'dataDir', 'n1', 'm1', 'gammaL', 'gammaU', 'validationPerClass', 'labeledInUnlabeled', 'balancedLabeled', 'seed'] as const;
 const SPLIT_SPECS = new Map<string, OptionSpec<unknown>>(SPLIT_KEYS.map((k) => [k, dataOptions[k] as OptionSpec<unknown>]));
 
 const HELP_EXAMPLES = `
@@ -85,6 +85,7 @@ async function runSplit(raw: Record<string, unknown>, out: (text: string) => voi
     gammaU: config.gammaU,
     validationPerClass: config.validationPerClass,
     labeledInUnlabeled: config.labeledInUnlabeled,
+    ...(config.balancedLabeled ? { balancedLabeled: true } : {}),
     seed: config.seed,
   };
   const name = config.dataset;
@@ -121,7 +122,8 @@ async function runSplit(raw: Record<string, unknown>, out: (text: string) => voi
   const header =
     `${dataset.name}: γ_l=${opts.gammaL} γ_u=${opts.gammaU} N_1=${opts.n1} M_1=${opts.m1}, ` +
     `${opts.validationPerClass} validation/class, seed ${opts.seed}` +
-    (opts.labeledInUnlabeled ? ', labeled images also unlabeled' : '');
+    (opts.labeledInUnlabeled ? ', labeled images also unlabeled' : '') +
+    (opts.balancedLabeled ? ', labeled set class-balanced (same total)' : '');
   out(`${header}\n${formatSplitTable(dataset.classNames, report)}`);
   if (typeof raw.save === 'string') out(`saved split indices to ${raw.save}\n`);
 }

@@ -69,13 +69,7 @@ export async function runExperiment(input: RunConfig, opts: ExperimentOptions = 
   const config = registry.resolveValues(input, { numClasses: dataset.numClasses, gammaL: input.gammaL, gammaU: input.gammaU, iterations: input.iterations });
   const { split } = await resolveSplit(dataset, config);
   const hooks = registry.learnerHooks(config);
-  if (config.balancedReference && (hooks.startsFrom || config.balancedLabeled)) {
-    throw new UserError(
-      '--balanced-reference',
-      hooks.startsFrom ? `trains the method from scratch on a balanced set, and ${config.algorithm} continues a long-tailed run` : 'cannot be combined with --balanced-labeled (a reference of a reference)',
-      hooks.startsFrom ? 'Pass --balanced-reference to the stage-1 run instead.' : 'Drop one of the two flags.',
-    );
-  }
+  if (config.balancedReference) assertReferenceable(config, hooks.startsFrom !== null);
   const stageOne = hooks.startsFrom && !opts.resumeDir ? await readStageOne(hooks.startsFrom, config) : undefined;
 
   const runDir = opts.resumeDir ?? path.join(config.outDir, config.runId ?? defaultRunId(config));
@@ -231,6 +225,18 @@ function lastModelEvaluation(logits: Float32Array, dataset: Dataset, labeledCoun
 function testMetricsOf(predictions: Int32Array, dataset: Dataset, labeledCounts: readonly number[]): LastModelMetrics {
   const m = classificationMetrics(predictions, dataset.test.labels, dataset.numClasses);
   return { top1: m.top1, balancedAccuracy: m.balancedAccuracy, groups: shotGroups(m.perClassAccuracy, labeledCounts, 'count').groups };
+}
+
+/** Refuses `--balanced-reference` where no balanced counterpart of the run can be drawn. */
+function assertReferenceable(config: RunConfig, continuesARun: boolean): void {
+  const why = continuesARun
+    ? [`trains the method from scratch on a balanced set, and ${config.algorithm} continues a long-tailed run`, 'Pass --balanced-reference to the stage-1 run instead.']
+    : config.balancedLabeled
+      ? ['cannot be combined with --balanced-labeled (a reference of a reference)', 'Drop one of the two flags.']
+      : config.splitFile !== null
+        ? [`draws a balanced labeled set, and --split-file ${config.splitFile} fixes the split`, 'Drop --split-file, or train the references yourself with --balanced-labeled.']
+        : null;
+  if (why) throw new UserError('--balanced-reference', why[0], why[1]);
 }
 
 /**
