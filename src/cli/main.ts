@@ -7,6 +7,7 @@ import { createDataCommand } from './data.js';
 import { createReportCommand } from './report.js';
 import { createBenchCommand } from './bench.js';
 import { createEvalCommand } from './eval.js';
+import { createExportCommands } from './export.js';
 import { processOutput, type CliOutput } from './output.js';
 import { fileSystemUserError } from './fs-error.js';
 
@@ -23,6 +24,7 @@ export function createProgram(output: CliOutput = processOutput, stop?: AbortSig
   program.addCommand(createEvalCommand(output));
   program.addCommand(createReportCommand(output));
   program.addCommand(createBenchCommand(output));
+  for (const cmd of createExportCommands(output)) program.addCommand(cmd);
   const configure = (cmd: Command): void => {
     cmd.exitOverride();
     cmd.configureOutput({ writeOut: (s) => output.out(s), writeErr: (s) => output.err(s) });

@@ -3,8 +3,8 @@ import { type LayerBuilder, bnAct, globalAvgPool } from './layers.js';
 import type { NetParts } from './net-parts.js';
 
 /** Channels of the five conv layers of cnn-small; max-pool 2x2 after the 2nd and 4th. */
-const CNN_SMALL_CHANNELS = [32, 32, 64, 64, 128] as const;
-const POOL_AFTER = new Set([1, 3]);
+export const CNN_SMALL_CHANNELS = [32, 32, 64, 64, 128] as const;
+export const POOL_AFTER = new Set([1, 3]);
 
 /**
  * `cnn-small`: [conv3x3(32)-BN-LReLU(0.1)] x2, maxpool2, [conv3x3(64)-BN-LReLU] x2, maxpool2,
