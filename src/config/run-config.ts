@@ -175,6 +175,10 @@ export function resolveRunConfig(composition: Composition | string, layers: read
   registry.assertComposable(c, slotClaims(out.labeledLoss as string));
   const implied = registry.learnerHooks(out as unknown as Composition).iterations;
   if (implied !== null && !layers.some((l) => 'iterations' in l.values)) out.iterations = implied;
+  // 0 steps is a run only for a learner whose work is its finishing step (τ-norm, NCM).
+  if (out.iterations === 0 && implied !== 0) {
+    throw new UserError('iterations (--iterations)', `is 0, and ${describeComposition(c)} learns only by training`, 'Give at least 1 (the shipped presets use 1600).');
+  }
   settleHeadAndDrw(out);
   registry.validate(out as unknown as Composition);
   return out as RunConfig;

@@ -15,7 +15,7 @@ export type ProgressMode = (typeof PROGRESS_MODES)[number];
  * schedule, EMA 0.999, 250k iterations, eval every 500, median of the last 20 evaluations.
  */
 export const trainerOptions = {
-  iterations: option(z.number().int().positive(), 250_000, 'training iterations (DASO: 250k)'),
+  iterations: option(z.number().int().nonnegative(), 250_000, 'training iterations (DASO: 250k; 0 only for decoupled τ-norm and NCM, which train nothing)'),
   evalEvery: option(z.number().int().positive(), 500, 'evaluate the EMA model on validation and test every K iterations (DASO: 500)'),
   labeledBatch: option(z.number().int().positive(), 64, 'labeled images per step (DASO: 64)'),
   unlabeledRatio: option(z.number().int().positive(), 2, 'unlabeled images per labeled image per step, μ (DASO CIFAR: 2)'),

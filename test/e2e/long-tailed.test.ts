@@ -126,6 +126,10 @@ describe('decoupled training (stage 2 on a finished run)', () => {
     const after = await ema(result.runDir);
     expect(Array.from(after['ema/classifier.classifier.bias']).every((b) => b === 0)).toBe(true);
     expect(result.summary.final.balancedAccuracy).toBeGreaterThan(0.5);
+    // Its saved config (iterations 0) resolves again, as ssl eval and --resume read it.
+    const saved = JSON.parse(readFileSync(path.join(result.runDir, 'config.json'), 'utf8')) as Record<string, unknown>;
+    expect(resolveRunConfig({ algorithm: 'decoupled', with: [] }, [{ source: 'saved', values: saved }]).iterations).toBe(0);
+    expect(() => tiny('supervised', outDir, { iterations: 0 })).toThrow(/iterations \(--iterations\): is 0, and supervised learns only by training/);
   });
 
   it('NCM classifies by the class means of the stage-1 features', async () => {
