@@ -78,7 +78,8 @@ function quitQuietlyOnClosedPipe(): void {
  */
 export async function main(argv: readonly string[], output: CliOutput = processOutput): Promise<number> {
   if (output === processOutput) quitQuietlyOnClosedPipe();
-  const interrupt = interruptSignal(output);
+  // Only `ssl run` finishes its step and checkpoints on Ctrl-C; other commands keep the default (quit at once).
+  const interrupt = argv.slice(2).find((a) => !a.startsWith('-')) === 'run' ? interruptSignal(output) : { signal: undefined, release: () => {} };
   try {
     await createProgram(output, interrupt.signal).parseAsync([...argv]);
     return 0;

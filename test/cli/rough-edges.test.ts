@@ -98,4 +98,16 @@ describe('rough edges a newcomer hits', () => {
     expect(result.stderr).not.toMatch(/EPIPE|Unhandled/);
     expect(result.code).toBe(0);
   });
+
+  it('Ctrl-C / SIGTERM stops a command other than `ssl run` at once (only training finishes its step first)', async () => {
+    const bin = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'ssl.js');
+    const child = spawn(process.execPath, [bin, 'bench', '--net', 'cnn-small', '--backend', 'cpu', '--no-torch-reference', '--steps', '1000', '--rounds', '10'], { stdio: 'ignore' });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    await new Promise((r) => setTimeout(r, 1500));
+    const sent = Date.now();
+    child.kill('SIGTERM');
+    const { signal } = await exited;
+    expect(signal).toBe('SIGTERM');
+    expect(Date.now() - sent).toBeLessThan(5000);
+  });
 });
