@@ -2,7 +2,7 @@
 # The supervised long-tailed method table of the README: every method on the embedded
 # Fashion-MNIST-LT (γ = 100, cnn-small) on one schedule (pipelines/supervised.yaml), seed 0, then
 # the decoupled stage 2s on the CE run. Prints the markdown table (examples/long-tailed-table.mjs).
-# Usage: examples/long-tailed-table.sh [out-dir]   (about 2 hours on a 2-core machine)
+# Usage: examples/long-tailed-table.sh [out-dir]   (about 2 hours on a 2-core machine; finished runs are skipped)
 set -euo pipefail
 out=${1:-runs/long-tailed-table}
 ssl="node $(dirname "$0")/../bin/ssl.js"
