@@ -6,7 +6,7 @@ import type { AlgorithmState, StepContext, StepPseudoLabels, TrainBatch } from '
  * labeled loss) claiming the same one are refused at config time: logits are adjusted once
  * (adjusting twice double-counts the prior, as a post-hoc adjustment of a Balanced-Softmax model).
  */
-export const EXCLUSIVE_POINTS = ['labeled-logits', 'unlabeled-logits'] as const;
+export const EXCLUSIVE_POINTS = ['labeled-logits', 'unlabeled-logits', 'threshold', 'labeled-weights'] as const;
 export type ExclusivePoint = (typeof EXCLUSIVE_POINTS)[number];
 
 /**
@@ -27,6 +27,16 @@ export interface UnlabeledView {
   readonly featuresStrong: tf.Tensor2D;
   /** Student logits of the strong views [B_u, C] (gradient flows). */
   readonly logitsStrong: tf.Tensor2D;
+  /** The labeled batch of the same forward (ABC trains its head on it). */
+  readonly labeled: LabeledView;
+}
+
+/** The labeled part of a step's forward; every tensor is borrowed. */
+export interface LabeledView {
+  /** Student features [B_l, D] (gradient flows). */
+  readonly features: tf.Tensor2D;
+  /** Labels [B_l] int32. */
+  readonly labels: tf.Tensor1D;
 }
 
 /** What the logit points see: the step and the run's length. */
@@ -40,13 +50,15 @@ export interface LogitContext {
  * typed extension points instead of a subclass. Every point is optional; the base learner calls
  * them in this order each step, add-ons in their declared (`--with`) order:
  * 1. `prepare` (outside the gradient tape);
- * 2. `adjustLabeledLogits` before the labeled loss, `adjustUnlabeledLogits` on the weak logits
- *    before the pseudo-label distribution is formed;
+ * 2. `adjustLabeledLogits` and `labeledWeights` before the labeled loss, `adjustUnlabeledLogits` on
+ *    the weak logits before the pseudo-label distribution is formed;
  * 3. `transformTarget`: each add-on maps the previous target distribution to its own;
- * 4. `lossTerms`: extra weighted loss terms, added to the total;
- * 5. `pseudoLabelSources`: named pseudo-labels for the quality report;
- * 6. `afterStep` on the read-back pseudo-labels; `state`/`restore` checkpoint what it keeps.
- * Tensors returned from points 2-5 are owned by the step's tape scope.
+ * 4. `thresholds` and `unlabeledWeights` on the final target, for the masked unlabeled loss;
+ * 5. `lossTerms`: extra weighted loss terms, added to the total;
+ * 6. `pseudoLabelSources`: named pseudo-labels for the quality report;
+ * 7. `afterStep` on the read-back pseudo-labels; `state`/`restore` checkpoint what it keeps;
+ *    `priorEstimate` is read at each evaluation.
+ * Tensors returned from points 2-6 are owned by the step's tape scope.
  */
 export interface AddOn {
   readonly name: string;
@@ -55,12 +67,29 @@ export interface AddOn {
   prepare?(batch: TrainBatch, ctx: StepContext): void;
   adjustLabeledLogits?(logits: tf.Tensor2D, ctx: LogitContext): tf.Tensor2D;
   adjustUnlabeledLogits?(logits: tf.Tensor2D, ctx: LogitContext): tf.Tensor2D;
+  /**
+   * Per-sample weights [B_l] of the labeled loss (SAW), from the labels; the base learner then
+   * takes mean_i w_i·CE_i instead of the slot's loss (the add-on's `validate` keeps the slot at ce).
+   */
+  labeledWeights?(labels: tf.Tensor1D, ctx: LogitContext): tf.Tensor1D;
   /** @param target [B_u, C] probabilities (no gradient); returns [B_u, C] probabilities. */
   transformTarget?(target: tf.Tensor2D, view: UnlabeledView): tf.Tensor2D;
+  /**
+   * Per-sample confidence thresholds [B_u] for the final target (Adsh's per-class thresholds),
+   * replacing the learner's scalar one. Exclusive point `threshold`.
+   */
+  thresholds?(target: tf.Tensor2D, view: UnlabeledView): tf.Tensor1D;
+  /** Per-sample weights [B_u] ≥ 0 multiplying the unlabeled loss (SAW); several add-ons multiply. */
+  unlabeledWeights?(target: tf.Tensor2D, view: UnlabeledView): tf.Tensor1D;
   lossTerms?(view: UnlabeledView): Readonly<Record<string, tf.Scalar>>;
   /** [B_u] int32 per named source; a source may be missing on a step (DASO during warm-up). */
   pseudoLabelSources?(view: UnlabeledView): Readonly<Record<string, tf.Tensor1D>>;
   afterStep?(pseudoLabels: StepPseudoLabels, ctx: StepContext): void;
+  /**
+   * The add-on's current estimate of the unlabeled class distribution [C] (sums to 1), or null
+   * before it has one. The run logs it at each evaluation with its KL to the truth.
+   */
+  priorEstimate?(): readonly number[] | null;
   state?(): AlgorithmState;
   restore?(state: AlgorithmState): void;
   dispose?(): void;
@@ -72,10 +101,18 @@ export interface AddOnChain {
   prepare(batch: TrainBatch, ctx: StepContext): void;
   adjustLabeledLogits(logits: tf.Tensor2D, ctx: LogitContext): tf.Tensor2D;
   adjustUnlabeledLogits(logits: tf.Tensor2D, ctx: LogitContext): tf.Tensor2D;
+  /** The claiming add-on's labeled weights [B_l], or null when none claims them. */
+  labeledWeights(labels: tf.Tensor1D, ctx: LogitContext): tf.Tensor1D | null;
   transformTarget(target: tf.Tensor2D, view: UnlabeledView): tf.Tensor2D;
+  /** The claiming add-on's per-sample thresholds [B_u], or `fallback` (the learner's own) when none claims them. */
+  thresholds(target: tf.Tensor2D, view: UnlabeledView, fallback: number): tf.Tensor1D | number;
+  /** The product of the add-ons' unlabeled weights [B_u], or null when none gives any. */
+  unlabeledWeights(target: tf.Tensor2D, view: UnlabeledView): tf.Tensor1D | null;
   lossTerms(view: UnlabeledView): Record<string, tf.Scalar>;
   pseudoLabelSources(view: UnlabeledView): Record<string, tf.Tensor1D>;
   afterStep(pseudoLabels: StepPseudoLabels, ctx: StepContext): void;
+  /** Each add-on's current estimate of the unlabeled class distribution, by add-on name. */
+  priorEstimates(): Record<string, readonly number[]>;
   /** Each add-on's state under `<name>/`: state keys of different add-ons cannot collide. */
   state(): AlgorithmState;
   restore(state: AlgorithmState): void;
@@ -113,8 +150,20 @@ export function composeAddOns(addOns: readonly AddOn[]): AddOnChain {
     adjustUnlabeledLogits(logits, ctx) {
       return addOns.reduce((z, a) => (a.adjustUnlabeledLogits ? a.adjustUnlabeledLogits(z, ctx) : z), logits);
     },
+    labeledWeights(labels, ctx) {
+      const owner = addOns.find((a) => a.labeledWeights);
+      return owner ? owner.labeledWeights!(labels, ctx) : null;
+    },
     transformTarget(target, view) {
       return addOns.reduce((t, a) => (a.transformTarget ? a.transformTarget(t, view) : t), target);
+    },
+    thresholds(target, view, fallback) {
+      const owner = addOns.find((a) => a.thresholds);
+      return owner ? owner.thresholds!(target, view) : fallback;
+    },
+    unlabeledWeights(target, view) {
+      const parts = addOns.filter((a) => a.unlabeledWeights).map((a) => a.unlabeledWeights!(target, view));
+      return parts.length === 0 ? null : parts.reduce((w, p) => tf.mul(w, p) as tf.Tensor1D);
     },
     lossTerms(view) {
       const parts = addOns.filter((a) => a.lossTerms).map((a): [string, Readonly<Record<string, tf.Scalar>>] => [a.name, a.lossTerms!(view)]);
@@ -128,6 +177,14 @@ export function composeAddOns(addOns: readonly AddOn[]): AddOnChain {
     },
     afterStep(pseudoLabels, ctx) {
       for (const a of addOns) a.afterStep?.(pseudoLabels, ctx);
+    },
+    priorEstimates() {
+      const out: Record<string, readonly number[]> = {};
+      for (const a of addOns) {
+        const estimate = a.priorEstimate?.();
+        if (estimate) out[a.name] = estimate;
+      }
+      return out;
     },
     state() {
       const json: Record<string, unknown> = {};

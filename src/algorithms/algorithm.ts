@@ -88,6 +88,11 @@ export interface Algorithm {
   loss(batch: TrainBatch, ctx: StepContext): StepLoss;
   /** Bookkeeping after the parameter update, on the pseudo-labels read back from the step. */
   afterStep(pseudoLabels: StepPseudoLabels | undefined, ctx: StepContext): void;
+  /**
+   * Estimates of the unlabeled class distribution [C] the algorithm keeps, by source (an add-on's
+   * name, or the learner's); read at each evaluation and logged with their KL to the truth.
+   */
+  priorEstimates?(): Readonly<Record<string, readonly number[]>>;
   state(): AlgorithmState;
   restore(state: AlgorithmState): void;
   dispose(): void;

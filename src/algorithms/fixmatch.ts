@@ -6,6 +6,7 @@ import { option, type SectionValues } from '../options/option-spec.js';
 import type { Algorithm, StepContext, StepLoss, TrainBatch } from './algorithm.js';
 import type { AddOnChain, UnlabeledView } from './add-on.js';
 import { defineLearner, type RunContext } from './method.js';
+import { labeledTerm } from './labeled-term.js';
 
 /** FixMatch options (docs/methods.md §4; ytaek-oh/daso lib/config/defaults.py). */
 export const fixmatchOptions = {
@@ -36,9 +37,9 @@ export function createFixMatch(opts: FixMatchOptions, ctx: Pick<RunContext, 'lab
       const input = tf.concat([batch.labeledImages, batch.weakImages, batch.strongImages], 0);
       const { features, logits } = stepCtx.model.forward(input, true);
       const [logitsX, logitsWeak, logitsStrong] = tf.split(logits, [numLabeled, numUnlabeled, numUnlabeled], 0) as tf.Tensor2D[];
-      const [, featuresWeak, featuresStrong] = tf.split(features, [numLabeled, numUnlabeled, numUnlabeled], 0) as tf.Tensor2D[];
+      const [featuresX, featuresWeak, featuresStrong] = tf.split(features, [numLabeled, numUnlabeled, numUnlabeled], 0) as tf.Tensor2D[];
 
-      const lossX = ctx.labeledLoss(addOns.adjustLabeledLogits(logitsX, logitCtx), batch.labeledLabels, stepCtx.step);
+      const lossX = labeledTerm(ctx.labeledLoss, addOns, logitsX, batch.labeledLabels, logitCtx);
       const probs = stopGradient(tf.softmax(addOns.adjustUnlabeledLogits(logitsWeak, logitCtx))) as tf.Tensor2D;
       const linear = tf.argMax(probs, 1) as tf.Tensor1D;
 
@@ -50,9 +51,11 @@ export function createFixMatch(opts: FixMatchOptions, ctx: Pick<RunContext, 'lab
         featuresWeak,
         featuresStrong,
         logitsStrong,
+        labeled: { features: featuresX!, labels: batch.labeledLabels },
       };
       const target = addOns.transformTarget(probs, view);
-      const { final, mask, lossU } = maskedPseudoLabelLoss(logitsStrong, target, opts.threshold);
+      const threshold = addOns.thresholds(target, view, opts.threshold);
+      const { final, mask, lossU } = maskedPseudoLabelLoss(logitsStrong, target, threshold, addOns.unlabeledWeights(target, view));
       const extra = addOns.lossTerms(view);
       let total = tf.add(lossX, tf.mul(lossU, opts.lambdaU)) as tf.Scalar;
       for (const term of Object.values(extra)) total = tf.add(total, term) as tf.Scalar;
@@ -65,6 +68,7 @@ export function createFixMatch(opts: FixMatchOptions, ctx: Pick<RunContext, 'lab
     afterStep(pseudoLabels, stepCtx) {
       if (pseudoLabels) addOns.afterStep(pseudoLabels, stepCtx);
     },
+    priorEstimates: () => addOns.priorEstimates(),
     state: () => addOns.state(),
     restore: (state) => addOns.restore(state),
     dispose: () => addOns.dispose(),
@@ -73,23 +77,27 @@ export function createFixMatch(opts: FixMatchOptions, ctx: Pick<RunContext, 'lab
 
 /**
  * FixMatch's unlabeled loss: hard pseudo-label ŷ = argmax target, mask = max target ≥ τ,
- * L_u = Σ_i mask_i · CE(z_strong_i, ŷ_i) / B_u — divided by the full unlabeled batch, not by the
- * number of confident samples (daso `ul_loss(..., avg_factor=B_u)`); an all-masked batch gives 0.
+ * L_u = Σ_i w_i · mask_i · CE(z_strong_i, ŷ_i) / B_u — divided by the full unlabeled batch, not by
+ * the number of confident samples (daso `ul_loss(..., avg_factor=B_u)`); an all-masked batch gives 0.
  *
  * @param logitsStrong [B_u, C] (gradient flows). @param target [B_u, C] probabilities (no gradient).
- * @returns final [B_u] int32, mask [B_u] float32 in {0,1}, lossU scalar; caller owns all.
+ * @param threshold τ, one for all samples or [B_u] per sample (an add-on's, e.g. Adsh).
+ * @param weights [B_u] per-sample weights w_i (an add-on's, e.g. SAW), or null for 1.
+ * @returns final [B_u] int32, mask [B_u] float32 in {0,1} (unweighted), lossU scalar; caller owns all.
  */
 export function maskedPseudoLabelLoss(
   logitsStrong: tf.Tensor2D,
   target: tf.Tensor2D,
-  threshold: number,
+  threshold: number | tf.Tensor1D,
+  weights: tf.Tensor1D | null = null,
 ): { final: tf.Tensor1D; mask: tf.Tensor1D; lossU: tf.Scalar } {
   return tf.tidy(() => {
     const final = tf.argMax(target, 1) as tf.Tensor1D;
     const confidence = tf.max(target, 1);
     const mask = tf.cast(tf.greaterEqual(confidence, threshold), 'float32') as tf.Tensor1D;
     const perSample = softmaxCrossEntropy(logitsStrong, final);
-    const lossU = tf.div(tf.sum(tf.mul(perSample, mask)), logitsStrong.shape[0]) as tf.Scalar;
+    const weighted = weights ? tf.mul(mask, weights) : mask;
+    const lossU = tf.div(tf.sum(tf.mul(perSample, weighted)), logitsStrong.shape[0]) as tf.Scalar;
     return { final, mask, lossU };
   });
 }
@@ -102,5 +110,6 @@ export const fixmatchMethod = defineLearner({
   paper: 'Sohn et al., NeurIPS 2020',
   code: 'ytaek-oh/daso lib/algorithm/fixmatch.py (DASO\'s baseline)',
   sections: [fixmatchOptions],
+  capabilities: ['pseudo-label-target', 'confidence-threshold', 'unlabeled-sample-weights', 'labeled-sample-weights'],
   create: (values, ctx, addOns) => createFixMatch(values, ctx, addOns),
 });

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { OptionSection, SectionValues } from '../options/option-spec.js';
-import type { Classifier } from '../models/model.js';
+import type { AuxHeadSpec, Classifier } from '../models/model.js';
 import type { HeadSpec } from '../models/heads.js';
 import { UserError } from '../errors.js';
 import type { Algorithm } from './algorithm.js';
@@ -72,11 +72,30 @@ interface EntryCommon<N extends string, S extends readonly OptionSection[]> {
   readonly validate?: (values: SectionsValues<S>, config: Readonly<Record<string, unknown>>) => void;
 }
 
-/** The model a learner needs instead of `--net` with `--head` (BBN's two branches, a stage-2 head). */
+/**
+ * The model a method needs besides `--net` with `--head`: a learner's own head (BBN's two
+ * branches, a stage-2 head), and auxiliary heads of learners and add-ons (ABC's balanced head,
+ * ReMixMatch's rotation head), one of which may be the reported one.
+ */
 export interface ModelNeeds {
   readonly head?: HeadSpec;
   readonly bbn?: boolean;
+  readonly auxHeads?: readonly AuxHeadSpec[];
+  /** The auxiliary head evaluation reports (ABC: its balanced head); at most one per run. */
+  readonly reportedHead?: string;
 }
+
+/**
+ * What a base learner offers the add-ons, each said as the reason an add-on needs it: an add-on
+ * that requires one is refused on a learner without it, and the message names why.
+ */
+export const LEARNER_CAPABILITIES = {
+  'pseudo-label-target': 'forms a pseudo-label distribution from weak views, which add-ons may transform',
+  'confidence-threshold': 'masks its pseudo-labels by a confidence threshold, which add-ons may set per sample',
+  'unlabeled-sample-weights': 'sums a per-sample unlabeled loss, which add-ons may weight',
+  'labeled-sample-weights': 'takes its labeled loss from the slot, which add-ons may weight per sample',
+} as const;
+export type LearnerCapability = keyof typeof LEARNER_CAPABILITIES;
 
 /** A learner that continues a finished run (decoupled training's stage 2). */
 export interface StartsFrom<V = Record<string, unknown>> {
@@ -106,6 +125,8 @@ export interface LearnerEntry<N extends string = string, S extends readonly Opti
   readonly create: (values: SectionsValues<S>, ctx: RunContext, addOns: AddOnChain) => Algorithm;
   /** A model other than the plain one. */
   readonly model?: (values: SectionsValues<S>) => ModelNeeds;
+  /** What the learner offers add-ons (kind `base`); an add-on requiring what it lacks is refused. */
+  readonly capabilities?: readonly LearnerCapability[];
   /** Starts from a finished run's evaluated (EMA) model. */
   readonly startsFrom?: StartsFrom<SectionsValues<S>>;
   /** The run length the learner implies when no preset or flag sets `iterations` (τ-norm, NCM: 0), and how `--help` says it. */
@@ -123,6 +144,10 @@ export interface AddOnEntry<N extends string = string, S extends readonly Option
   readonly defaultBase: string;
   /** Extension points it must own alone. */
   readonly claims?: readonly ExclusivePoint[];
+  /** What the base learner must offer (see `LEARNER_CAPABILITIES`). */
+  readonly requires?: readonly LearnerCapability[];
+  /** Auxiliary heads the add-on adds to the model (ABC's balanced head). */
+  readonly model?: (values: SectionsValues<S>) => ModelNeeds;
   readonly create: (values: SectionsValues<S>, ctx: RunContext) => AddOn;
 }
 

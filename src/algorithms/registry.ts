@@ -2,7 +2,7 @@ import { UserError } from '../errors.js';
 import type { OptionSection, OptionSpec } from '../options/option-spec.js';
 import type { Algorithm } from './algorithm.js';
 import { composeAddOns, type ExclusivePoint } from './add-on.js';
-import type { AddOnEntry, ChartMarker, DataFacts, FinishContext, LearnerEntry, MethodEntry, ModelNeeds, RunContext } from './method.js';
+import { LEARNER_CAPABILITIES, type AddOnEntry, type ChartMarker, type DataFacts, type FinishContext, type LearnerEntry, type MethodEntry, type ModelNeeds, type RunContext } from './method.js';
 
 /** A run's method: one base learner and its add-ons in order. */
 export interface Composition {
@@ -110,6 +110,16 @@ export class MethodRegistry {
       if (base.kind !== 'base') {
         throw new UserError('--with', `${name} cannot be added to ${base.name}: it works on pseudo-labels, and ${base.name} makes none`, `Use a semi-supervised base learner: ${this.learnerNames().filter((n) => this.learner(n).kind === 'base').join(', ')}.`);
       }
+      for (const need of addOn.requires ?? []) {
+        if (!(base.capabilities ?? []).includes(need)) {
+          const able = this.learnerNames().filter((n) => (this.learner(n).capabilities ?? []).includes(need));
+          throw new UserError(
+            '--with',
+            `${name} cannot be added to ${base.name}: ${name} needs a learner that ${LEARNER_CAPABILITIES[need]}, and ${base.name} does not`,
+            able.length > 0 ? `Use ${name} with ${able.join(', ')}.` : `No registered learner offers it.`,
+          );
+        }
+      }
       for (const point of addOn.claims ?? []) {
         const other = owners.get(point);
         if (other) {
@@ -170,11 +180,33 @@ export class MethodRegistry {
     const v = (): Values => valuesOf(e, config);
     const call = <T>(f: unknown, ...rest: unknown[]): T => (f as (values: Values, ...r: unknown[]) => T)(v(), ...rest);
     return {
-      model: e.model ? call<ModelNeeds>(e.model) : {},
+      model: this.modelNeeds(config),
       startsFrom: e.startsFrom ? { option: e.startsFrom.option, sameAs: e.startsFrom.sameAs, keepHead: call<boolean>(e.startsFrom.keepHead) } : null,
       iterations: e.iterations ? call<number>(e.iterations.of) : null,
       labeledSamplers: (slot) => (e.labeledSamplers ? call<readonly string[]>(e.labeledSamplers, slot) : [slot]),
       finish: e.finish ? (ctx) => call<Readonly<Record<string, number | string>>>(e.finish, ctx) : null,
+    };
+  }
+
+  /**
+   * The model a composition needs: the learner's head and the auxiliary heads of the learner and
+   * its add-ons; at most one of them may be the reported head.
+   */
+  modelNeeds(config: Composition): ModelNeeds {
+    const own = (e: MethodEntry): ModelNeeds => (e.model ? (e.model as (v: Values) => ModelNeeds)(valuesOf(e, config)) : {});
+    const entries = this.entriesOf(config);
+    const needs = entries.map((e) => ({ name: e.name, needs: own(e) }));
+    const reporters = needs.filter((n) => n.needs.reportedHead !== undefined);
+    if (reporters.length > 1) {
+      throw new UserError('--with', `${reporters.map((r) => r.name).join(' and ')} each report their own head, and a run reports one`, 'Drop one of them.');
+    }
+    const learner = needs[0]!.needs;
+    const auxHeads = needs.flatMap((n) => n.needs.auxHeads ?? []);
+    return {
+      ...(learner.head ? { head: learner.head } : {}),
+      ...(learner.bbn ? { bbn: learner.bbn } : {}),
+      ...(auxHeads.length > 0 ? { auxHeads } : {}),
+      ...(reporters[0] ? { reportedHead: reporters[0].needs.reportedHead } : {}),
     };
   }
 

@@ -2,3 +2,4 @@
 export * from './metrics.js';
 export * from './shot-groups.js';
 export * from './pseudo-label-tracker.js';
+export * from './prior-estimate.js';

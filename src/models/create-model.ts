@@ -1,12 +1,12 @@
 import { UserError } from '../errors.js';
 import { Rng } from '../util/rng.js';
 import { cnnSmallParts } from './cnn-small.js';
-import type { Classifier } from './model.js';
+import type { AuxHeadSpec, Classifier } from './model.js';
 import { resnet32Parts } from './resnet32.js';
 import { wrnParts } from './wrn.js';
 import { LayerBuilder } from './layers.js';
 import { createHead, type HeadSpec } from './heads.js';
-import { ComposedClassifier } from './composed-classifier.js';
+import { ComposedClassifier, type AuxHeads } from './composed-classifier.js';
 import { BbnClassifier } from './bbn-classifier.js';
 import type { NetParts } from './net-parts.js';
 
@@ -26,6 +26,10 @@ export interface ModelOptions {
   readonly head?: HeadSpec;
   /** BBN's two branches over one trunk (`BbnClassifier`). */
   readonly bbn?: boolean;
+  /** Auxiliary linear heads on the pooled features (ABC, ReMixMatch's rotation head). */
+  readonly auxHeads?: readonly AuxHeadSpec[];
+  /** The auxiliary head whose predictions are the model's; default the classifier head. */
+  readonly reportedHead?: string | null;
 }
 
 /** True when `net` names an architecture `createModel` builds. */
@@ -52,7 +56,9 @@ export function createModel(net: string, opts: ModelOptions): Classifier {
   const b = new LayerBuilder(new Rng(opts.seed));
   const parts = netParts(net, b, opts.inputChannels);
   const spec = opts.head ?? { kind: 'linear' };
+  const auxSpecs = opts.auxHeads ?? [];
   if (opts.bbn) {
+    if (auxSpecs.length > 0) throw new Error('createModel: BBN takes no auxiliary heads');
     if (spec.kind !== 'linear') throw new Error(`createModel: BBN takes a linear head, got '${spec.kind}'`);
     const conventional = parts.lastBlock('');
     const rebalancing = parts.lastBlock('rb.');
@@ -63,8 +69,21 @@ export function createModel(net: string, opts: ModelOptions): Classifier {
   const last = parts.lastBlock('');
   const before = variableNames(b);
   const head = createHead(b, parts.headPrefix, parts.featureDim, opts.numClasses, spec, parts.headInit);
+  const headNames = newNames(b, before);
+  const aux = auxHeadsOf(b, parts, auxSpecs, opts.reportedHead ?? null);
   const encode = (x: Parameters<NetParts['trunk']>[0], training: boolean) => last(parts.trunk(x, training), training);
-  return new ComposedClassifier(net, opts.numClasses, parts.featureDim, b, encode, head, newNames(b, before));
+  return new ComposedClassifier(net, opts.numClasses, parts.featureDim, b, encode, head, headNames, aux);
+}
+
+/** Builds the auxiliary heads after the classifier head, so the classifier's init draws are unchanged. */
+function auxHeadsOf(b: LayerBuilder, parts: NetParts, specs: readonly AuxHeadSpec[], reported: string | null): AuxHeads {
+  const names = specs.map((s) => s.name);
+  if (new Set(names).size !== names.length) throw new Error(`createModel: auxiliary head names repeat in [${names.join(', ')}]`);
+  for (const s of specs) {
+    if (!/^[a-z][a-z0-9-]*$/.test(s.name) || !Number.isInteger(s.outputs) || s.outputs < 1) throw new Error(`createModel: bad auxiliary head ${JSON.stringify(s)}`);
+  }
+  const heads = specs.map((spec) => ({ spec, linear: b.linear(`aux.${spec.name}`, parts.featureDim, spec.outputs, parts.headInit) }));
+  return { heads, reported };
 }
 
 function variableNames(b: LayerBuilder): Set<string> {

@@ -8,6 +8,18 @@ export interface ForwardResult {
   readonly logits: tf.Tensor2D;
 }
 
+/**
+ * An auxiliary linear head on the pooled features, beside the classifier head: ABC's balanced head
+ * (C outputs, the one that is reported), ReMixMatch's rotation head (4 outputs). Its variables are
+ * `aux.<name>.weight|bias`: checkpointed, EMA-averaged and trained with the rest.
+ */
+export interface AuxHeadSpec {
+  /** kebab-case name, unique in the model. */
+  readonly name: string;
+  /** Output width. */
+  readonly outputs: number;
+}
+
 /** A named long-lived tensor: trainable parameter or BatchNorm running statistic. */
 export interface NamedVariable {
   /** Stable, unique, path-like name, e.g. `block1.0.bn1.gamma`; used in checkpoints. */
@@ -38,5 +50,14 @@ export interface Classifier {
   forward(x: tf.Tensor4D, training: boolean): ForwardResult;
   /** Runs only the head on features [B, featureDim] -> logits [B, numClasses]. */
   head(features: tf.Tensor2D): tf.Tensor2D;
+  /** The auxiliary heads, in creation order (none for a plain model). */
+  readonly auxHeads: readonly AuxHeadSpec[];
+  /** Logits [B, outputs] of the auxiliary head `name` on features [B, featureDim]; the caller owns them. */
+  auxLogits(name: string, features: tf.Tensor2D): tf.Tensor2D;
+  /**
+   * The auxiliary head whose predictions are the model's (ABC evaluates its balanced head), or
+   * null for the classifier head. Evaluation, export and predict read it; training never does.
+   */
+  readonly reportedHead: string | null;
   dispose(): void;
 }

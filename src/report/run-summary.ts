@@ -1,3 +1,4 @@
+import type { PriorEstimateRecord } from '../eval/prior-estimate.js';
 /**
  * The run summary: the stable `summary.json` schema (documented field by field in
  * docs/summary-json.md; scripts and studies read it, so fields are only ever added) and the
@@ -118,6 +119,13 @@ export interface RunSummary {
   };
   /** Relative accuracy against the class-balanced references (`--balanced-reference`). */
   readonly relativeAccuracy?: RelativeAccuracy;
+  /**
+   * For a model with several class heads (ABC): the head the reported numbers are from, and each
+   * head's test accuracy at the last evaluation, so the printed head is never mistaken for the reported one.
+   */
+  readonly heads?: { readonly reported: string; readonly step: number; readonly test: Readonly<Record<string, { readonly top1: number; readonly balancedAccuracy: number }>> };
+  /** The method's estimates of the unlabeled class prior at the last evaluation, by source, with KL(π̂ ‖ π). */
+  readonly priorEstimates?: { readonly step: number; readonly truth: ReadonlyArray<number>; readonly sources: Readonly<Record<string, PriorEstimateRecord>> };
   readonly classCounts: {
     readonly labeled: ReadonlyArray<number>;
     readonly unlabeled: ReadonlyArray<number>;
@@ -261,6 +269,18 @@ export interface RunSummaryInput
   readonly createdAt?: string;
 }
 
+function headsOf(evals: ReadonlyArray<EvalRecord>): Pick<RunSummary, 'heads'> {
+  const last = [...evals].reverse().find((e) => e.heads);
+  return last?.heads ? { heads: { reported: last.heads.reported, step: last.step, test: last.heads.test } } : {};
+}
+
+function priorsOf(evals: ReadonlyArray<EvalRecord>, unlabeledCounts: ReadonlyArray<number> | undefined): Pick<RunSummary, 'priorEstimates'> {
+  const last = [...evals].reverse().find((e) => e.priors);
+  if (!last?.priors || !unlabeledCounts) return {};
+  const total = unlabeledCounts.reduce((a, b) => a + b, 0);
+  return { priorEstimates: { step: last.step, truth: unlabeledCounts.map((c) => c / total), sources: last.priors } };
+}
+
 /** Builds the summary.json object (groups from the LABELED training counts). */
 export function buildRunSummary(input: RunSummaryInput): RunSummary {
   const sel = selectReported(input.evals, input.selectionRule);
@@ -296,6 +316,8 @@ export function buildRunSummary(input: RunSummaryInput): RunSummary {
     ...(pl ? { pseudoLabels: pl } : {}),
     ...(input.lastModel ? { lastModel: input.lastModel } : {}),
     ...(input.relativeAccuracy ? { relativeAccuracy: input.relativeAccuracy } : {}),
+    ...headsOf(input.evals),
+    ...priorsOf(input.evals, input.classCounts.unlabeled),
     classCounts: input.classCounts,
     timing: {
       seconds: input.seconds,

@@ -1,3 +1,4 @@
+import type { PriorEstimateRecord } from '../eval/prior-estimate.js';
 /**
  * How the reported number is picked from a run's evaluations (docs/methods.md §8: record it; never
  * select on the test set).
@@ -26,6 +27,10 @@ export interface EvalRecord {
   /** Validation metrics; required by `best-val`. */
   readonly val?: ClassificationMetrics;
   readonly test: ClassificationMetrics;
+  /** For a model with several class heads: which one `test` is, and every head's test accuracy. */
+  readonly heads?: { readonly reported: string; readonly test: Readonly<Record<string, { readonly top1: number; readonly balancedAccuracy: number }>> };
+  /** The method's estimates of the unlabeled class prior at this evaluation, by source, with KL to the truth. */
+  readonly priors?: Readonly<Record<string, PriorEstimateRecord>>;
 }
 
 /** Result of {@link selectReported}. */

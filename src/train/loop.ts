@@ -9,6 +9,7 @@ import { PseudoLabelTracker, type PseudoLabelWindow, type PseudoLabelObservation
 import type { EvalRecord } from '../report/select-reported.js';
 import type { EventLog } from '../events/event-log.js';
 import { evaluateModel, extractFeatures, predict } from './evaluate.js';
+import { classDistribution, scorePriorEstimates } from '../eval/prior-estimate.js';
 import { classificationMetrics } from '../eval/metrics.js';
 import type { Checkpoint } from './checkpoint.js';
 import { restoreRunCheckpoint, writeRunCheckpoint } from './run-checkpoint.js';
@@ -102,19 +103,35 @@ export async function train(setup: TrainerSetup): Promise<TrainResult> {
   let rateStart = Date.now();
   let rateSteps = 0;
   let step = startStep;
+  // The truth the estimates are scored against; reporting only, never passed to the algorithm.
+  const unlabeledPrior = classDistribution(Int32Array.from(split.unlabeled, (i) => dataset.train.labels[i]!), dataset.numClasses);
   const evaluate = (at: number): ReturnType<typeof evaluateModel> => {
     const record = evaluateModel(state.ema.model, dataset, split, at);
+    const estimates = state.algorithm.priorEstimates?.() ?? {};
+    const priors = Object.keys(estimates).length > 0 && split.unlabeled.length > 0 ? scorePriorEstimates(estimates, unlabeledPrior) : undefined;
     lastTestEce = record.ece;
-    evaluations.push({ step: record.step, val: record.val, test: record.test });
+    evaluations.push({ step: record.step, val: record.val, test: record.test, ...(record.heads ? { heads: record.heads } : {}), ...(priors ? { priors } : {}) });
     events.append({
       type: 'eval',
       step: at,
       test: { top1: record.test.top1, balancedAccuracy: record.test.balancedAccuracy, geometricMeanRecall: record.test.geometricMeanRecall, perClassAccuracy: record.test.perClassAccuracy },
       ...(record.val ? { val: { top1: record.val.top1, balancedAccuracy: record.val.balancedAccuracy } } : {}),
+      ...(record.heads ? { heads: record.heads } : {}),
+      ...(priors ? { priors } : {}),
     });
+    const heads = record.heads
+      ? `  [reported: ${record.heads.reported} head; ` +
+        Object.entries(record.heads.test)
+          .map(([h, m]) => `${h} ${(m.balancedAccuracy * 100).toFixed(2)}%`)
+          .join(', ') +
+        ' balanced]'
+      : '';
+    const kl = priors ? '  ' + Object.entries(priors).map(([source, p]) => `KL(${source} prior ‖ true) ${p.kl.toFixed(4)}`).join(', ') : '';
     progress.message(
       `eval @${at}: test top-1 ${(record.test.top1 * 100).toFixed(2)}%  balanced ${(record.test.balancedAccuracy * 100).toFixed(2)}%` +
-        (record.val ? `  val balanced ${(record.val.balancedAccuracy * 100).toFixed(2)}%` : ''),
+        (record.val ? `  val balanced ${(record.val.balancedAccuracy * 100).toFixed(2)}%` : '') +
+        heads +
+        kl,
     );
     return record;
   };

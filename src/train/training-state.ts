@@ -39,6 +39,8 @@ export function createRunModel(config: RunConfig, input: Pick<InputSpec, 'numCla
     seed: config.seed,
     head: needs.head ?? headSpecOf(config, input.numClasses),
     bbn: needs.bbn,
+    auxHeads: needs.auxHeads,
+    reportedHead: needs.reportedHead ?? null,
   });
 }
 

@@ -1,8 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { composeAddOns, defineAddOn, MethodRegistry, type AddOn, type UnlabeledView } from '../../src/algorithms/index.js';
-import { fixmatchMethod } from '../../src/algorithms/fixmatch.js';
+import { composeAddOns, defineAddOn, defineLearner, MethodRegistry, type AddOn, type UnlabeledView } from '../../src/algorithms/index.js';
+import { fixmatchMethod, maskedPseudoLabelLoss } from '../../src/algorithms/fixmatch.js';
+import type { UserError } from '../../src/errors.js';
 import { option } from '../../src/options/option-spec.js';
 import { useCpuBackend, expectNoLeak } from '../helpers/tf-cpu.js';
 
@@ -26,7 +27,7 @@ const sharpen: AddOn = {
 
 function view(probs: tf.Tensor2D): UnlabeledView {
   const none = tf.zeros([1, 1]) as tf.Tensor2D;
-  return { step: 0, iterations: 1, unlabeledPositions: Int32Array.of(0), probs, featuresWeak: none, featuresStrong: none, logitsStrong: none };
+  return { step: 0, iterations: 1, unlabeledPositions: Int32Array.of(0), probs, featuresWeak: none, featuresStrong: none, logitsStrong: none, labeled: { features: none, labels: tf.tensor1d([0], 'int32') } };
 }
 
 describe('composeAddOns', () => {
@@ -104,5 +105,93 @@ describe('exclusive extension points', () => {
       create: () => ({ name: 'clash' }),
     });
     expect(() => new MethodRegistry([fixmatchMethod, clash])).toThrow(/option 'threshold' of 'clash' is already declared by 'fixmatch'/);
+  });
+});
+
+describe('per-sample points: thresholds, weights, prior estimates', () => {
+  it('thresholds fall back to the learner\'s τ, weights multiply across add-ons, estimates are keyed by add-on', () => {
+    const tau: AddOn = { name: 'tau', thresholds: (t) => tf.fill([t.shape[0]], 0.5) as tf.Tensor1D, priorEstimate: () => [0.25, 0.75] };
+    const half: AddOn = { name: 'half', unlabeledWeights: (t) => tf.fill([t.shape[0]], 0.5) as tf.Tensor1D };
+    const third: AddOn = { name: 'third', unlabeledWeights: (t) => tf.fill([t.shape[0]], 1 / 3) as tf.Tensor1D, priorEstimate: () => null };
+    const t = tf.tensor2d([[0.6, 0.4], [0.9, 0.1]]);
+    const v = view(t);
+    const before = tf.memory().numTensors;
+    tf.tidy(() => {
+      expect(composeAddOns([half]).thresholds(t, v, 0.95)).toBe(0.95);
+      expect(Array.from((composeAddOns([tau]).thresholds(t, v, 0.95) as tf.Tensor1D).dataSync())).toEqual([0.5, 0.5]);
+      expect(composeAddOns([tau]).unlabeledWeights(t, v)).toBeNull();
+      // 0.5 · 1/3 = 0.166667 per sample.
+      const w = composeAddOns([half, third]).unlabeledWeights(t, v)!;
+      expect(Array.from(w.dataSync()).map((x) => Number(x.toFixed(6)))).toEqual([0.166667, 0.166667]);
+      expect(composeAddOns([half]).labeledWeights(tf.tensor1d([0], 'int32'), { step: 0, iterations: 1 })).toBeNull();
+    });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(composeAddOns([tau, half, third]).priorEstimates()).toEqual({ tau: [0.25, 0.75] });
+    tf.dispose([t, v.featuresWeak, v.labeled.labels]);
+  });
+
+  it('the masked unlabeled loss takes per-sample thresholds and weights', () => {
+    // target rows [0.9, 0.1] and [0.6, 0.4], logits z = [[2, 0], [0, 0]]:
+    // CE_0 = log(1 + e^-2) = 0.126928, CE_1 = log 2 = 0.693147.
+    // τ = [0.95, 0.5] -> mask [0, 1]; weights [1, 0.5] -> L_u = 0.5 · 0.693147 / 2 = 0.173287.
+    tf.tidy(() => {
+      const target = tf.tensor2d([[0.9, 0.1], [0.6, 0.4]]);
+      const z = tf.tensor2d([[2, 0], [0, 0]]);
+      const { mask, lossU } = maskedPseudoLabelLoss(z, target, tf.tensor1d([0.95, 0.5]), tf.tensor1d([1, 0.5]));
+      expect(Array.from(mask.dataSync())).toEqual([0, 1]);
+      expect(lossU.dataSync()[0]).toBeCloseTo(0.173287, 5);
+      // Scalar τ = 0.5, no weights: (0.126928 + 0.693147) / 2 = 0.410038.
+      expect(maskedPseudoLabelLoss(z, target, 0.5).lossU.dataSync()[0]).toBeCloseTo(0.410038, 5);
+    });
+  });
+});
+
+describe('what a learner offers its add-ons', () => {
+  const needy = defineAddOn({
+    name: 'needy',
+    kind: 'add-on',
+    summary: '-',
+    paper: '-',
+    code: '-',
+    defaultBase: 'fixmatch',
+    requires: ['confidence-threshold'],
+    sections: [],
+    create: () => ({ name: 'needy' }),
+  });
+  const plain = defineLearner({ name: 'plain', kind: 'base', summary: '-', paper: '-', code: '-', sections: [], create: () => ({}) as never });
+
+  it('an add-on is refused on a learner without the capability it needs, naming why and where it works', () => {
+    const registry = new MethodRegistry([fixmatchMethod, plain, needy]);
+    expect(() => registry.assertComposable({ algorithm: 'fixmatch', with: ['needy'] })).not.toThrow();
+    expect(() => registry.assertComposable({ algorithm: 'plain', with: ['needy'] })).toThrow(
+      /needy cannot be added to plain: needy needs a learner that masks its pseudo-labels by a confidence threshold/,
+    );
+    try {
+      registry.assertComposable({ algorithm: 'plain', with: ['needy'] });
+    } catch (err) {
+      expect((err as UserError).fix).toMatch(/Use needy with fixmatch/);
+    }
+  });
+
+  it('auxiliary heads of the learner and its add-ons are merged; two reported heads are refused', () => {
+    const head = (name: string, reported: boolean) =>
+      defineAddOn({
+        name,
+        kind: 'add-on',
+        summary: '-',
+        paper: '-',
+        code: '-',
+        defaultBase: 'fixmatch',
+        sections: [],
+        model: () => ({ auxHeads: [{ name, outputs: 3 }], ...(reported ? { reportedHead: name } : {}) }),
+        create: () => ({ name }),
+      });
+    const registry = new MethodRegistry([fixmatchMethod, head('aux-a', true), head('aux-b', false), head('aux-c', true)]);
+    const values = { threshold: 0.95, lambdaU: 1 };
+    expect(registry.modelNeeds({ algorithm: 'fixmatch', with: ['aux-a', 'aux-b'], ...values } as never)).toEqual({
+      auxHeads: [{ name: 'aux-a', outputs: 3 }, { name: 'aux-b', outputs: 3 }],
+      reportedHead: 'aux-a',
+    });
+    expect(() => registry.modelNeeds({ algorithm: 'fixmatch', with: ['aux-a', 'aux-c'], ...values } as never)).toThrow(/aux-a and aux-c each report their own head/);
   });
 });

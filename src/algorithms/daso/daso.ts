@@ -120,6 +120,7 @@ export const dasoMethod = defineAddOn({
   paper: 'Oh et al., CVPR 2022',
   code: 'ytaek-oh/daso lib/models/daso_model.py',
   defaultBase: 'fixmatch',
+  requires: ['pseudo-label-target'],
   sections: [dasoOptions],
   resolve: (values, data) => ({
     ...values,
