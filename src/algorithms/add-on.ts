@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { AlgorithmState, StepContext, StepPseudoLabels, TrainBatch } from './algorithm.js';
+import type { Classifier } from '../models/model.js';
 
 /**
  * Extension points an add-on may claim for itself alone. Two add-ons (or an add-on and the
@@ -29,6 +30,8 @@ export interface UnlabeledView {
   readonly logitsStrong: tf.Tensor2D;
   /** The labeled batch of the same forward (ABC trains its head on it). */
   readonly labeled: LabeledView;
+  /** The student the features come from (an add-on's auxiliary head is read through it). */
+  readonly model: Classifier;
 }
 
 /** The labeled part of a step's forward; every tensor is borrowed. */
@@ -38,6 +41,9 @@ export interface LabeledView {
   /** Labels [B_l] int32. */
   readonly labels: tf.Tensor1D;
 }
+
+/** A target distribution [B_u, C] -> [B_u, C]; the caller owns the result. */
+export type TargetTransform = (target: tf.Tensor2D) => tf.Tensor2D;
 
 /** What the logit points see: the step and the run's length. */
 export interface LogitContext {
@@ -81,7 +87,11 @@ export interface AddOn {
   thresholds?(target: tf.Tensor2D, view: UnlabeledView): tf.Tensor1D;
   /** Per-sample weights [B_u] ≥ 0 multiplying the unlabeled loss (SAW); several add-ons multiply. */
   unlabeledWeights?(target: tf.Tensor2D, view: UnlabeledView): tf.Tensor1D;
-  lossTerms?(view: UnlabeledView): Readonly<Record<string, tf.Scalar>>;
+  /**
+   * @param others the target transforms of every OTHER add-on of the chain, in order: an add-on
+   * with its own pseudo-labels (ABC's balanced head) passes them through DASO's blend this way.
+   */
+  lossTerms?(view: UnlabeledView, others: TargetTransform): Readonly<Record<string, tf.Scalar>>;
   /** [B_u] int32 per named source; a source may be missing on a step (DASO during warm-up). */
   pseudoLabelSources?(view: UnlabeledView): Readonly<Record<string, tf.Tensor1D>>;
   afterStep?(pseudoLabels: StepPseudoLabels, ctx: StepContext): void;
@@ -166,7 +176,11 @@ export function composeAddOns(addOns: readonly AddOn[]): AddOnChain {
       return parts.length === 0 ? null : parts.reduce((w, p) => tf.mul(w, p) as tf.Tensor1D);
     },
     lossTerms(view) {
-      const parts = addOns.filter((a) => a.lossTerms).map((a): [string, Readonly<Record<string, tf.Scalar>>] => [a.name, a.lossTerms!(view)]);
+      const othersOf =
+        (self: AddOn): TargetTransform =>
+        (target) =>
+          addOns.reduce((t, a) => (a !== self && a.transformTarget ? a.transformTarget(t, view) : t), target);
+      const parts = addOns.filter((a) => a.lossTerms).map((a): [string, Readonly<Record<string, tf.Scalar>>] => [a.name, a.lossTerms!(view, othersOf(a))]);
       return merge('loss term', parts, new Set(['lossLabeled', 'lossUnlabeled', 'maskRate']));
     },
     pseudoLabelSources(view) {

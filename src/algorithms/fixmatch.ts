@@ -52,6 +52,7 @@ export function createFixMatch(opts: FixMatchOptions, ctx: Pick<RunContext, 'lab
         featuresStrong,
         logitsStrong,
         labeled: { features: featuresX!, labels: batch.labeledLabels },
+        model: stepCtx.model,
       };
       const target = addOns.transformTarget(probs, view);
       const threshold = addOns.thresholds(target, view, opts.threshold);

@@ -4,6 +4,8 @@ import { dasoMethod } from './daso/daso.js';
 import { supervisedMethod } from './supervised.js';
 import { decoupledMethod } from './decoupled/decoupled.js';
 import { bbnMethod } from './bbn.js';
+import { logitAdjustmentMethod } from './logit-adjustment.js';
+import { abcMethod } from './abc.js';
 
 /**
  * Every built-in method, one line each: base learners, supervised learners, add-ons. RunConfig,
@@ -15,6 +17,8 @@ export const builtInMethods = [
   decoupledMethod,
   bbnMethod,
   dasoMethod,
+  logitAdjustmentMethod,
+  abcMethod,
 ] as const;
 
 /** The method registry of this process: the built-ins, plus whatever `registry.register` adds. */
@@ -27,7 +31,7 @@ export const SUPERVISED_BASELINE = supervisedMethod.name;
 export const DEFAULT_METHOD = fixmatchMethod.name;
 
 export type { Algorithm, TrainBatch, StepContext, StepLoss, StepPseudoLabels, PseudoLabelTensors, AlgorithmState } from './algorithm.js';
-export { composeAddOns, EXCLUSIVE_POINTS, type AddOn, type AddOnChain, type ExclusivePoint, type LogitContext, type UnlabeledView } from './add-on.js';
+export { composeAddOns, EXCLUSIVE_POINTS, type AddOn, type AddOnChain, type ExclusivePoint, type LabeledView, type LogitContext, type TargetTransform, type UnlabeledView } from './add-on.js';
 export {
   defineAddOn,
   defineLearner,

@@ -80,7 +80,8 @@ interface EntryCommon<N extends string, S extends readonly OptionSection[]> {
 export interface ModelNeeds {
   readonly head?: HeadSpec;
   readonly bbn?: boolean;
-  readonly auxHeads?: readonly AuxHeadSpec[];
+  /** Auxiliary heads; `outputs: 'classes'` is the run's class count. */
+  readonly auxHeads?: readonly (Omit<AuxHeadSpec, 'outputs'> & { readonly outputs: number | 'classes' })[];
   /** The auxiliary head evaluation reports (ABC: its balanced head); at most one per run. */
   readonly reportedHead?: string;
 }

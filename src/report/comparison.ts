@@ -73,6 +73,17 @@ export function renderComparison(runs: ReadonlyArray<RunSummary>): Comparison {
   if (otherSplit.length > 0) {
     lines.push(`**Warning: the runs use different splits** (${otherSplit.join('; ')}; the header is ${r0.runId}'s): their accuracies are not comparable.`, '');
   }
+  // A "+method" run against its baseline in the same comparison: their schedules must agree.
+  const scheduleClash = runs.flatMap((r) => {
+    const parent = r.schedule?.parent;
+    if (!parent || !r.schedule) return [];
+    return runs
+      .filter((p) => p.algorithm === parent && p.schedule && p.schedule.fingerprint !== r.schedule!.fingerprint)
+      .map((p) => `${r.runId} (${r.algorithm}) vs its baseline ${p.runId}: ${differingKeys(r.schedule!.values, p.schedule!.values).join(', ')}`);
+  });
+  if (scheduleClash.length > 0) {
+    lines.push(`**Warning: a "+method" run and its baseline were trained on different schedules** (${scheduleClash.join('; ')}): the difference is not the method's alone.`, '');
+  }
   lines.push(
     '| run | seed | iterations | selection | top-1 | balanced | geo-mean | many | medium | few | tail acc | tail PL recall | tail PL precision |',
     '|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
@@ -163,4 +174,10 @@ export function renderComparisonHtml(runs: ReadonlyArray<RunSummary>, comparison
   const cards = runs.map((r, i) => [`${names[i]} balanced`, pct(r.final.balancedAccuracy)] as const);
   const tailCards = comparison.tailRecall.map((t, i) => [`${names[i]} tail PL recall`, pct(t)] as const);
   return renderHtmlPage(`Comparison: ${names.join(' vs ')}`, [...cards, ...tailCards], comparison.markdown, comparison.charts);
+}
+
+/** Keys whose values differ between two schedules, each as key=a/b. */
+function differingKeys(a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, unknown>>): string[] {
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  return keys.filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k])).map((k) => `${k}=${JSON.stringify(a[k])}/${JSON.stringify(b[k])}`);
 }

@@ -135,6 +135,30 @@ export function writeSummaryMarkdown(summary: RunSummary): string {
     '',
   );
 
+  const heads = summary.heads;
+  if (heads) {
+    lines.push(
+      `Heads: the reported numbers are the **${heads.reported}** head's. Every head at the last evaluation (step ${heads.step}): ` +
+        Object.entries(heads.test)
+          .map(([h, m]) => `${h} top-1 ${pct(m.top1)}, balanced ${pct(m.balancedAccuracy)}`)
+          .join('; ') +
+        '.',
+      '',
+    );
+  }
+  const priors = summary.priorEstimates;
+  if (priors) {
+    lines.push(
+      `## Estimated unlabeled class distribution (step ${priors.step})`,
+      '',
+      `| source | KL(estimate ‖ true) | ${classLabels(summary).join(' | ')} |`,
+      `|---|---:|${classLabels(summary).map(() => '---:').join('|')}|`,
+      `| true | 0 | ${priors.truth.map((p) => pct(p)).join(' | ')} |`,
+      ...Object.entries(priors.sources).map(([src, r]) => `| ${src} | ${r.kl.toFixed(4)} | ${r.estimate.map((p) => pct(p)).join(' | ')} |`),
+      '',
+    );
+  }
+
   const rel = summary.relativeAccuracy;
   if (rel) {
     lines.push(

@@ -1,3 +1,4 @@
+import type { ScheduleRecord } from '../config/schedule.js';
 import type { PriorEstimateRecord } from '../eval/prior-estimate.js';
 /**
  * The run summary: the stable `summary.json` schema (documented field by field in
@@ -119,6 +120,11 @@ export interface RunSummary {
   };
   /** Relative accuracy against the class-balanced references (`--balanced-reference`). */
   readonly relativeAccuracy?: RelativeAccuracy;
+  /**
+   * The run's schedule (every setting but seed, γ_u and bookkeeping), fingerprinted, and its
+   * baseline: a "+method" row compares with its parent's only when the fingerprints agree.
+   */
+  readonly schedule?: ScheduleRecord;
   /**
    * For a model with several class heads (ABC): the head the reported numbers are from, and each
    * head's test accuracy at the last evaluation, so the printed head is never mistaken for the reported one.
@@ -250,7 +256,7 @@ export function summarizePseudoLabels(
 export interface RunSummaryInput
   extends Pick<
     RunSummary,
-    'runId' | 'algorithm' | 'method' | 'dataset' | 'net' | 'seed' | 'backend' | 'iterations' | 'settings' | 'classNames' | 'classCounts' | 'lastModel' | 'relativeAccuracy'
+    'runId' | 'algorithm' | 'method' | 'dataset' | 'net' | 'seed' | 'backend' | 'iterations' | 'settings' | 'classNames' | 'classCounts' | 'lastModel' | 'relativeAccuracy' | 'schedule'
   > {
   /** All evaluations in step order. */
   readonly evals: ReadonlyArray<EvalRecord>;
@@ -316,6 +322,7 @@ export function buildRunSummary(input: RunSummaryInput): RunSummary {
     ...(pl ? { pseudoLabels: pl } : {}),
     ...(input.lastModel ? { lastModel: input.lastModel } : {}),
     ...(input.relativeAccuracy ? { relativeAccuracy: input.relativeAccuracy } : {}),
+    ...(input.schedule ? { schedule: input.schedule } : {}),
     ...headsOf(input.evals),
     ...priorsOf(input.evals, input.classCounts.unlabeled),
     classCounts: input.classCounts,

@@ -1,3 +1,4 @@
+import { scheduleOf } from '../config/schedule.js';
 import { mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -169,6 +170,7 @@ async function trainInRunDir(config: RunConfig, runDir: string, prepared: Prepar
     backend: backend.name,
     iterations: result.steps,
     settings: { gammaL: config.gammaL, gammaU: config.gammaU, n1: config.n1, m1: config.m1 },
+    schedule: scheduleOf(config as unknown as Parameters<typeof scheduleOf>[0]),
     classNames: dataset.classNames,
     evals: result.evaluations,
     selectionRule: config.selection,

@@ -27,7 +27,7 @@ const sharpen: AddOn = {
 
 function view(probs: tf.Tensor2D): UnlabeledView {
   const none = tf.zeros([1, 1]) as tf.Tensor2D;
-  return { step: 0, iterations: 1, unlabeledPositions: Int32Array.of(0), probs, featuresWeak: none, featuresStrong: none, logitsStrong: none, labeled: { features: none, labels: tf.tensor1d([0], 'int32') } };
+  return { step: 0, iterations: 1, unlabeledPositions: Int32Array.of(0), probs, featuresWeak: none, featuresStrong: none, logitsStrong: none, labeled: { features: none, labels: tf.tensor1d([0], 'int32') }, model: null as never };
 }
 
 describe('composeAddOns', () => {

@@ -122,6 +122,14 @@ describe('reports', () => {
     const base = { ...summary('fixmatch', 1), settings: { gammaL: 100, gammaU: 1, n1: 1500, m1: 3000 } };
     expect(renderComparison([base, other]).markdown).toMatch(/\*\*Warning: the runs use different splits\*\* \(.* has gammaL=10; the header is .*'s\)/);
   });
+
+  it('flags a "+method" run whose schedule differs from its baseline\'s, naming the keys', () => {
+    const base = { ...summary('fixmatch', 1), schedule: { fingerprint: 'aaa', parent: null, values: { iterations: 1600, lr: 0.03 } } };
+    const same = { ...summary('fixmatch+daso', 3), schedule: { fingerprint: 'aaa', parent: 'fixmatch', values: { iterations: 1600, lr: 0.03 } } };
+    const longer = { ...summary('fixmatch+daso', 3), schedule: { fingerprint: 'bbb', parent: 'fixmatch', values: { iterations: 3200, lr: 0.03 } } };
+    expect(renderComparison([base, same]).markdown).not.toMatch(/different schedules/);
+    expect(renderComparison([base, longer]).markdown).toMatch(/trained on different schedules.*vs its baseline .*: iterations=3200\/1600\)/);
+  });
 });
 
 describe('writing to disk', () => {
