@@ -41,6 +41,7 @@ export function buildAlgorithm(config: RunConfig, facts: AlgorithmFacts): Algori
     prepare: (batch, ctx) => algorithm.prepare(batch, ctx),
     loss: (batch, ctx) => algorithm.loss(batch, ctx),
     afterStep: (pl, ctx) => algorithm.afterStep(pl, ctx),
+    ...(algorithm.priorEstimates ? { priorEstimates: () => algorithm.priorEstimates!() } : {}),
     dispose: () => algorithm.dispose(),
     state(): AlgorithmState {
       const own = algorithm.state();

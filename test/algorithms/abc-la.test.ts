@@ -104,6 +104,14 @@ describe('ABC and LA composed with FixMatch, end to end on tiny data', () => {
     expect(train.every((e) => Number.isFinite(e.lossAbc) && e.lossAbc > 0 && Number.isFinite(e.lossAlign))).toBe(true);
     const evals = events.filter((e) => e.type === 'eval');
     expect(evals.every((e) => e.heads?.reported === 'abc')).toBe(true);
+    // DASO's m̂ is its estimate of the unlabeled prior: logged with KL to the truth (uniform here).
+    const prior = s.priorEstimates!;
+    expect(prior.truth).toEqual([0.25, 0.25, 0.25, 0.25]);
+    const daso = prior.sources.daso!;
+    expect(daso.estimate.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
+    const kl = daso.estimate.reduce((acc, p) => acc + (p > 0 ? p * Math.log(p / 0.25) : 0), 0);
+    expect(daso.kl).toBeCloseTo(kl, 6);
+    expect(evals.filter((e) => e.priors?.daso).length).toBeGreaterThan(0);
   }, 120_000);
 
   it('fixmatch + la learns, and post-hoc LA is still logged (as DASO logs top1_la for every run)', async () => {

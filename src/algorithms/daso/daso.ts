@@ -84,6 +84,12 @@ export function createDaso(opts: DasoOptions, ctx: DasoContext): AddOn {
     afterStep(pseudoLabels: StepPseudoLabels, stepCtx: StepContext) {
       histogram.add(pseudoLabels.sources.final, stepCtx.step, ctx.iterations);
     },
+    // m̂ normalised is DASO's estimate of the unlabeled class distribution (what its blend weights follow).
+    priorEstimate() {
+      const counts = Array.from(histogram.counts());
+      const total = counts.reduce((a, b) => a + b, 0);
+      return total > 0 ? counts.map((c) => c / total) : null;
+    },
     state(): AlgorithmState {
       const q = queue.state();
       const h = histogram.state();
