@@ -2,6 +2,9 @@ import { createHash } from 'node:crypto';
 import { dataOptions, modelOptions } from '../options/run-options.js';
 import { trainerOptions } from '../options/trainer-options.js';
 import { slotOptions } from './slot-options.js';
+import type { ScheduleRecord } from '../report/run-summary.js';
+
+export type { ScheduleRecord };
 
 /**
  * Settings that are not a schedule: what a study varies inside one table (seed, γ_u), where the
@@ -11,15 +14,6 @@ const NOT_SCHEDULE = new Set(['seed', 'gammaU', 'dataDir', 'splitFile', 'balance
 
 /** The config keys a baseline and its "+method" variants must share for their rows to compare. */
 export const SCHEDULE_KEYS: readonly string[] = [dataOptions, modelOptions, trainerOptions, slotOptions].flatMap((s) => Object.keys(s)).filter((k) => !NOT_SCHEDULE.has(k));
-
-/** A run's schedule: its values of `SCHEDULE_KEYS`, a short fingerprint of them, and its baseline. */
-export interface ScheduleRecord {
-  /** First 12 hex digits of the SHA-256 of the schedule values as sorted JSON. */
-  readonly fingerprint: string;
-  /** The base learner alone (the "+method" run's baseline), or null for a run without add-ons. */
-  readonly parent: string | null;
-  readonly values: Readonly<Record<string, unknown>>;
-}
 
 /** The schedule of a resolved config. */
 export function scheduleOf(config: { readonly algorithm: string; readonly with: readonly string[] } & Readonly<Record<string, unknown>>): ScheduleRecord {

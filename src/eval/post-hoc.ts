@@ -12,6 +12,12 @@
 import { UserError } from '../errors.js';
 
 export const POST_HOC = ['none', 'la', 'pc-softmax', 'lade-prior'] as const;
+
+/** Post-hoc logit adjustment (`--post-hoc la`), the one the run summary logs; the add-on `la` is train-time LA, another thing. */
+export const POST_HOC_LA = 'la' satisfies PostHoc;
+
+/** The adjustments that remove the training prior, so must not follow a loss that already did. */
+const REMOVE_TRAIN_PRIOR: ReadonlySet<PostHoc> = new Set<PostHoc>(['la', 'pc-softmax']);
 export type PostHoc = (typeof POST_HOC)[number];
 
 /** The per-class shift of an adjustment. `targetPrior` defaults to uniform. */
@@ -20,16 +26,13 @@ export function postHocShift(kind: PostHoc, trainCounts: readonly number[], opts
   const total = trainCounts.reduce((s, n) => s + n, 0);
   const logPi = trainCounts.map((n) => Math.log(n / total));
   const logPt = (opts.targetPrior ?? new Array<number>(C).fill(1 / C)).map((p) => Math.log(p));
-  switch (kind) {
-    case 'none':
-      return new Array<number>(C).fill(0);
-    case 'la':
-      return logPi.map((v) => -(opts.tau ?? 1) * v);
-    case 'pc-softmax':
-      return logPi.map((v, c) => logPt[c] - v);
-    case 'lade-prior':
-      return logPt;
-  }
+  const shifts: Record<PostHoc, () => number[]> = {
+    none: () => new Array<number>(C).fill(0),
+    la: () => logPi.map((v) => -(opts.tau ?? 1) * v),
+    'pc-softmax': () => logPi.map((v, c) => logPt[c] - v),
+    'lade-prior': () => logPt,
+  };
+  return shifts[kind]();
 }
 
 /** Argmax per row of logits + shift. */
@@ -57,7 +60,7 @@ export function adjustedPredictions(logits: Float32Array, numClasses: number, sh
  * loss already adjusted its logits. The message names the loss and what to use instead.
  */
 export function assertAdjustOnce(kind: PostHoc, trainedWithAdjustment: string | null): void {
-  if (trainedWithAdjustment === null || (kind !== 'la' && kind !== 'pc-softmax')) return;
+  if (trainedWithAdjustment === null || !REMOVE_TRAIN_PRIOR.has(kind)) return;
   throw new UserError(
     '--post-hoc',
     `${kind} would adjust the logits a second time: the model was trained with --labeled-loss ${trainedWithAdjustment}, ` +

@@ -1,4 +1,3 @@
-import type { ScheduleRecord } from '../config/schedule.js';
 import type { PriorEstimateRecord } from '../eval/prior-estimate.js';
 /**
  * The run summary: the stable `summary.json` schema (documented field by field in
@@ -285,6 +284,15 @@ function priorsOf(evals: ReadonlyArray<EvalRecord>, unlabeledCounts: ReadonlyArr
   if (!last?.priors || !unlabeledCounts) return {};
   const total = unlabeledCounts.reduce((a, b) => a + b, 0);
   return { priorEstimates: { step: last.step, truth: unlabeledCounts.map((c) => c / total), sources: last.priors } };
+}
+
+/** A run's schedule: the settings its numbers depend on besides the method, fingerprinted, and its baseline. */
+export interface ScheduleRecord {
+  /** First 12 hex digits of the SHA-256 of the schedule values as sorted JSON. */
+  readonly fingerprint: string;
+  /** The base learner alone (the "+method" run's baseline), or null for a run without add-ons. */
+  readonly parent: string | null;
+  readonly values: Readonly<Record<string, unknown>>;
 }
 
 /** Builds the summary.json object (groups from the LABELED training counts). */

@@ -36,7 +36,7 @@ export interface ShiftedReport {
 export interface ShiftedOptions {
   readonly targets: readonly TargetDistribution[];
   readonly postHoc: PostHoc;
-  /** τ of `la`. */
+  /** τ of the post-hoc logit adjustment. */
   readonly tau: number;
   readonly log?: (line: string) => void;
 }

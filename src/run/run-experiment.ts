@@ -30,7 +30,7 @@ import { predict } from '../train/evaluate.js';
 import { labeledLossEntry } from '../losses/index.js';
 import { TARGET_DISTRIBUTIONS } from '../eval/shifted-targets.js';
 import { scoreShiftedTargets, shiftedRule } from '../eval/score-shifted.js';
-import { adjustedPredictions, postHocShift } from '../eval/post-hoc.js';
+import { adjustedPredictions, postHocShift, POST_HOC_LA } from '../eval/post-hoc.js';
 import { argmaxRows, classificationMetrics } from '../eval/metrics.js';
 import { shotGroups } from '../eval/shot-groups.js';
 import type { LastModelMetrics } from '../report/run-summary.js';
@@ -208,7 +208,7 @@ function lastModelEvaluation(logits: Float32Array, dataset: Dataset, labeledCoun
   // The shifted sets are drawn from every class's test images: none without a test image per class.
   const present = new Set(dataset.test.labels);
   if (present.size < dataset.numClasses) return undefined;
-  const rows = scoreShiftedTargets(logits, dataset.test.labels, labeledCounts, TARGET_DISTRIBUTIONS, 'la');
+  const rows = scoreShiftedTargets(logits, dataset.test.labels, labeledCounts, TARGET_DISTRIBUTIONS, POST_HOC_LA);
   const uniform = rows.find((r) => r.target === 'uniform');
   return {
     rule: shiftedRule(dataset.test.labels, dataset.numClasses),
@@ -218,7 +218,7 @@ function lastModelEvaluation(logits: Float32Array, dataset: Dataset, labeledCoun
       ? {}
       : {
           top1PostHocLa: uniform.top1Adjusted,
-          postHocLa: testMetricsOf(adjustedPredictions(logits, dataset.numClasses, postHocShift('la', labeledCounts)), dataset, labeledCounts),
+          postHocLa: testMetricsOf(adjustedPredictions(logits, dataset.numClasses, postHocShift(POST_HOC_LA, labeledCounts)), dataset, labeledCounts),
         }),
   };
 }
