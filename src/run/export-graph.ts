@@ -24,8 +24,11 @@ import type { Classifier } from '../models/model.js';
 
 type Sym = tfl.SymbolicTensor;
 
-/** Heads the export writes, both one Dense layer: linear, and LWS with its scales folded in. */
-export type ExportHead = 'linear' | 'lws';
+/**
+ * The head the graph ends in, one Dense layer: the classifier head, linear or LWS's (scales folded
+ * in), or the auxiliary head the model reports (ABC's balanced head; auxiliary heads are linear).
+ */
+export type ExportHead = { readonly kind: 'linear' | 'lws' } | { readonly kind: 'aux'; readonly name: string };
 
 /** tfjs-layers BatchNormalization weight -> our (PyTorch state_dict) suffix. */
 const BN_WEIGHTS = { gamma: 'weight', beta: 'bias', moving_mean: 'running_mean', moving_variance: 'running_var' } as const;
@@ -109,9 +112,9 @@ class GraphBuilder {
   }
 
   /** The linear head `${prefix}.{weight,bias}`, or LWS's (xW + b)·s = x(W·s) + b·s as one Dense. */
-  dense(x: Sym, prefix: string, head: ExportHead): Sym {
+  dense(x: Sym, prefix: string, lws: boolean): Sym {
     const [, units] = this.peek(`${prefix}.weight`).shape;
-    if (head === 'linear') {
+    if (!lws) {
       this.use(`${prefix}/kernel`, `${prefix}.weight`);
       this.use(`${prefix}/bias`, `${prefix}.bias`);
     } else {
@@ -125,11 +128,14 @@ class GraphBuilder {
     return apply(tfl.layers.dense({ name: prefix, units }), x);
   }
 
-  /** The functional model from `input` to `output` with our weights; every variable must be used. */
-  finish(input: Sym, output: Sym, name: string): tfl.LayersModel {
+  /**
+   * The functional model from `input` to `output` with our weights; every variable must be used,
+   * but those of the heads named in `leftOut` (heads the graph does not end in).
+   */
+  finish(input: Sym, output: Sym, name: string, leftOut: ReadonlySet<string>): tfl.LayersModel {
     const model = tfl.model({ inputs: input, outputs: output, name });
     try {
-      const unused = [...this.ours.keys()].filter((n) => !this.used.has(n));
+      const unused = [...this.ours.keys()].filter((n) => !this.used.has(n) && !leftOut.has(n));
       if (unused.length > 0) throw new Error(`export: the ${this.model.net} graph leaves out ${unused.length} variables of the model (${unused.slice(0, 3).join(', ')}, ...)`);
       model.setWeights(
         model.weights.map((w) => {
@@ -240,8 +246,9 @@ export const EXPORTABLE_NETS: readonly string[] = Object.keys(GRAPHS);
 /**
  * `model` (borrowed) as a tfjs-layers functional model on input [B, ...inputShape] (H, W, C) giving
  * logits [B, C]: its net, BBN's two branches over one trunk (features [f_c ; f_r], as
- * `BbnClassifier.forward`), and `head`. The weights are copies: the caller owns the result
- * (`dispose()`), and `model` stays as it was.
+ * `BbnClassifier.forward`), and `head` (the other heads are left out: the classifier head when an
+ * auxiliary one is reported, auxiliary heads not reported such as a rotation head). The weights
+ * are copies: the caller owns the result (`dispose()`), and `model` stays as it was.
  */
 export function layersModelOf(model: Classifier, head: ExportHead, inputShape: readonly [number, number, number], name: string): tfl.LayersModel {
   const parts = GRAPHS[model.net];
@@ -252,5 +259,11 @@ export function layersModelOf(model: Classifier, head: ExportHead, inputShape: r
   const features = isBbnClassifier(model)
     ? apply(tfl.layers.concatenate({ name: 'features', axis: -1 }), [parts.lastBlock(g, h, ''), parts.lastBlock(g, h, 'rb.')])
     : parts.lastBlock(g, h, '');
-  return g.finish(input, g.dense(features, parts.headPrefix, head), name);
+  const auxPrefix = (n: string): string => `aux.${n}`;
+  const logits = g.dense(features, head.kind === 'aux' ? auxPrefix(head.name) : parts.headPrefix, head.kind === 'lws');
+  const leftOut = new Set([
+    ...(head.kind === 'aux' ? model.headVariables : []),
+    ...model.auxHeads.filter((h) => head.kind !== 'aux' || h.name !== head.name).flatMap((h) => [`${auxPrefix(h.name)}.weight`, `${auxPrefix(h.name)}.bias`]),
+  ]);
+  return g.finish(input, logits, name, leftOut);
 }

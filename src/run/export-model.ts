@@ -5,6 +5,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { UserError } from '../errors.js';
 import { registry } from '../algorithms/index.js';
 import type { Classifier } from '../models/model.js';
+import { reportedLogits } from '../train/evaluate.js';
 import { headSpecOf } from '../train/training-state.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { type ExportHead, layersModelOf } from './export-graph.js';
@@ -26,15 +27,17 @@ export interface ExportMetadata extends InputFormat {
 export type ExportSource = Pick<TrainedModel, 'config' | 'model' | 'input' | 'step' | 'runId'>;
 
 /**
- * The head to write, from the head the run's model was built with (the learner's, else `--head`'s).
- * Linear heads (τ-norm's and cRT's too) and LWS's export as one Dense layer; cosine, TDE and NCM
- * L2-normalise the features, which no built-in tfjs-layers layer does, so they are refused rather
- * than written as a different head.
+ * The head to write: the model's reported head (the one evaluation scores). An auxiliary head
+ * (ABC's) is linear. The classifier head is the one the model was built with (the learner's, else
+ * `--head`'s): linear heads (τ-norm's and cRT's too) and LWS's export as one Dense layer; cosine,
+ * TDE and NCM L2-normalise the features, which no built-in tfjs-layers layer does, so they are
+ * refused rather than written as a different head.
  */
 function exportHead(source: ExportSource): ExportHead {
   const { config, model } = source;
+  if (model.reportedHead !== null) return { kind: 'aux', name: model.reportedHead };
   const spec = registry.learnerHooks(config).model.head ?? headSpecOf(config, model.numClasses);
-  if (spec.kind === 'linear' || spec.kind === 'lws') return spec.kind;
+  if (spec.kind === 'linear' || spec.kind === 'lws') return { kind: spec.kind };
   const which = spec.kind === 'ncm' ? 'a nearest-class-mean (NCM) head' : `--head ${spec.kind}${spec.kind === 'cosine' && config.labeledLoss === 'ldam' ? ' (--loss ldam asks for it)' : ''}`;
   throw new UserError(
     '<runDir>',
@@ -43,10 +46,10 @@ function exportHead(source: ExportSource): ExportHead {
   );
 }
 
-/** Largest |Δ probability| between our model and the exported one on `x`. */
+/** Largest |Δ probability| between our model's reported head and the exported model on `x`. */
 function maxProbabilityGap(ours: Classifier, exported: tfl.LayersModel, x: tf.Tensor4D): number {
   return tf.tidy(() => {
-    const a = tf.softmax(ours.forward(x, false).logits);
+    const a = tf.softmax(reportedLogits(ours, ours.forward(x, false)));
     const b = tf.softmax(exported.predict(x) as tf.Tensor2D);
     return tf.max(tf.abs(tf.sub(a, b))).dataSync()[0];
   });

@@ -2,7 +2,7 @@
  * `exportModel` for every net: a randomly initialised model with random BatchNorm statistics and
  * affine parameters (so inference-mode BN matters), written to a folder, read back from its
  * model.json + weights.bin with tfjs-layers, gives our eval-mode probabilities to 1e-4 on random
- * input. Plus BBN's two branches, LWS's folded scales, and the heads export refuses.
+ * input. Plus BBN's two branches, LWS's folded scales, ABC's reported head, and the heads export refuses.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -13,6 +13,8 @@ import path from 'node:path';
 import { resolveRunConfig } from '../../src/config/run-config.js';
 import type { Classifier } from '../../src/models/model.js';
 import { exportModel, type ExportSource } from '../../src/run/export-model.js';
+import { reportedLogits } from '../../src/train/evaluate.js';
+import type { Composition } from '../../src/algorithms/index.js';
 import { createRunModel } from '../../src/train/training-state.js';
 import { fixedInput, useCpu } from '../models/setup.js';
 import { userErrorAsync } from '../helpers/user-error.js';
@@ -36,10 +38,16 @@ function randomise(model: Classifier, x: tf.Tensor4D): void {
     const positive = /(\.weight|running_var|scales)$/.test(name);
     tf.tidy(() => variable.assign(tf.randomUniform(variable.shape, positive ? 0.5 : -0.3, positive ? 1.5 : 0.3, 'float32', seed++)));
   }
-  const biggest = tf.tidy(() => tf.max(tf.abs(model.forward(x, false).logits)).dataSync()[0]);
+  const biggest = tf.tidy(() => tf.max(tf.abs(reported(model, x))).dataSync()[0]);
   for (const { name, variable } of model.params) {
-    if (model.headVariables.has(name) && !name.endsWith('.scales')) tf.tidy(() => variable.assign(tf.mul(variable, 3 / biggest)));
+    const head = model.headVariables.has(name) || name.startsWith('aux.');
+    if (head && !name.endsWith('.scales')) tf.tidy(() => variable.assign(tf.mul(variable, 3 / biggest)));
   }
+}
+
+/** Our eval-mode logits of the head evaluation scores (the classifier's, or ABC's reported one); caller owns them. */
+function reported(model: Classifier, x: tf.Tensor4D): tf.Tensor2D {
+  return tf.tidy(() => reportedLogits(model, model.forward(x, false)));
 }
 
 /** Reads an exported folder back as a tfjs-layers model, as a page's `tf.loadLayersModel` does. */
@@ -51,7 +59,7 @@ async function loadExported(dir: string): Promise<tfl.LayersModel> {
 }
 
 /** A model of `algorithm` with `values`, randomised, exported to `work/<name>`. */
-async function exportedPair(name: string, algorithm: string, values: Record<string, unknown>, shape: [number, number, number, number]) {
+async function exportedPair(name: string, algorithm: Composition | string, values: Record<string, unknown>, shape: [number, number, number, number]) {
   const config = resolveRunConfig(algorithm, [{ source: 'test', values }]);
   const [, height, width, channels] = shape;
   const model = createRunModel(config, { numClasses: NUM_CLASSES, inputChannels: channels });
@@ -72,7 +80,7 @@ async function exportedPair(name: string, algorithm: string, values: Record<stri
 /** Largest |Δ| of probabilities and logits (relative to the logits' range) between ours and the export. */
 function gaps(model: Classifier, exported: tfl.LayersModel, x: tf.Tensor4D): { probs: number; logits: number; spread: number } {
   return tf.tidy(() => {
-    const ours = model.forward(x, false).logits;
+    const ours = reported(model, x);
     const theirs = exported.predict(x) as tf.Tensor2D;
     const max = (t: tf.Tensor): number => tf.max(t).dataSync()[0];
     return {
@@ -132,6 +140,23 @@ describe('exportModel', () => {
     expect(scales && Math.min(...scales.variable.dataSync())).toBeLessThan(0.9);
     const exported = await loadExported(dir);
     expect(gaps(model, exported, x).probs).toBeLessThan(1e-4);
+    exported.dispose();
+    x.dispose();
+    model.dispose();
+  });
+
+  it('ABC: the reported balanced head (aux.abc), not the classifier head it leaves out', async () => {
+    const { model, x, dir, maxGap } = await exportedPair('abc', { algorithm: 'fixmatch', with: ['abc'] }, { net: 'cnn-small' }, [2, 28, 28, 1]);
+    expect(model.reportedHead).toBe('abc');
+    expect(maxGap).toBeLessThan(1e-4);
+    const exported = await loadExported(dir);
+    expect(exported.layers[exported.layers.length - 1].name).toBe('aux.abc');
+    expect(gaps(model, exported, x).probs).toBeLessThan(1e-4);
+    const classifierHead = [...model.params].filter((p) => model.headVariables.has(p.name)).reduce((n, p) => n + p.variable.size, 0);
+    expect(exported.countParams()).toBe([...model.params, ...model.buffers].reduce((n, v) => n + v.variable.size, 0) - classifierHead);
+    // The classifier head's probabilities are another answer: the export did not write that one.
+    const other = tf.tidy(() => tf.max(tf.abs(tf.sub(tf.softmax(model.forward(x, false).logits), tf.softmax(exported.predict(x) as tf.Tensor2D)))).dataSync()[0]);
+    expect(other).toBeGreaterThan(1e-2);
     exported.dispose();
     x.dispose();
     model.dispose();
