@@ -4,8 +4,6 @@ import path from 'node:path';
 import { resolveRunConfig, savedComposition } from '../config/run-config.js';
 import { UserError } from '../errors.js';
 import { selectBackend } from '../backend/select.js';
-import { loadDataset } from '../data/sources/index.js';
-import { createRunModel } from '../train/training-state.js';
 import { labeledLossEntry } from '../losses/index.js';
 import { TARGET_DISTRIBUTIONS, type TargetDistribution } from '../eval/shifted-targets.js';
 import { assertAdjustOnce, type PostHoc } from '../eval/post-hoc.js';
@@ -13,10 +11,9 @@ import { scoreShiftedTargets, shiftedRule, type ShiftedRow } from '../eval/score
 import { barChartSvg, svgToPng } from '../report/charts.js';
 import type { RunSummary } from '../report/run-summary.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { loadCheckpoint } from '../train/checkpoint.js';
-import { checkpointPath, loadVariables } from '../train/run-checkpoint.js';
 import { predict } from '../train/evaluate.js';
 import { readRunConfig } from './run-config-file.js';
+import { loadTrainedModel } from './trained-model.js';
 
 export type { ShiftedRow };
 
@@ -61,12 +58,10 @@ export async function evaluateShiftedTargets(runDir: string, opts: ShiftedOption
 
   const backend = await selectBackend(config.backend, config.threads || undefined);
   opts.log?.(`backend: ${backend.note}`);
-  const dataset = await loadDataset({ name: config.dataset, dataDir: config.dataDir ?? undefined });
-  const ckpt = await loadCheckpoint(checkpointPath(runDir));
-  const model = createRunModel(config, { numClasses: dataset.numClasses, inputChannels: dataset.train.channels });
+  // The config was read above because the checks and the backend come before any variable exists.
+  const { dataset, model } = await loadTrainedModel(runDir);
   let logits: Float32Array;
   try {
-    loadVariables(ckpt, 'ema', [...model.params, ...model.buffers]);
     logits = predict(model, dataset.test, null, dataset).logits;
   } finally {
     model.dispose();

@@ -3,10 +3,12 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { UserError } from '../errors.js';
-import { CNN_SMALL_CHANNELS, POOL_AFTER } from '../models/cnn-small.js';
-import { BN_EPS, LEAKY_SLOPE } from '../models/layers.js';
+import { registry } from '../algorithms/index.js';
 import type { Classifier } from '../models/model.js';
+import { reportedLogits } from '../train/evaluate.js';
+import { headSpecOf } from '../train/training-state.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { type ExportHead, layersModelOf } from './export-graph.js';
 import { packageVersion } from './environment.js';
 import type { InputFormat, TrainedModel } from './trained-model.js';
 
@@ -21,57 +23,33 @@ export interface ExportMetadata extends InputFormat {
   readonly preprocessing: string;
 }
 
+/** What `exportModel` reads of a finished run (`loadTrainedModel` gives it). */
+export type ExportSource = Pick<TrainedModel, 'config' | 'model' | 'input' | 'step' | 'runId'>;
+
 /**
- * The run's cnn-small EMA model as a tfjs-layers Sequential model with the same weights: convs with
- * 'same' padding (= symmetric padding 1 at stride 1), BatchNorm ε = 1e-5 in inference mode,
- * LeakyReLU 0.1, 2×2 max pools, global average pool, Dense. Only cnn-small with a linear head for
- * now: the residual nets need a functional graph.
+ * The head to write: the model's reported head (the one evaluation scores). An auxiliary head
+ * (ABC's) is linear. The classifier head is the one the model was built with (the learner's, else
+ * `--head`'s): linear heads (τ-norm's and cRT's too) and LWS's export as one Dense layer; cosine,
+ * TDE and NCM L2-normalise the features, which no built-in tfjs-layers layer does, so they are
+ * refused rather than written as a different head.
  */
-function layersModelOf(trained: TrainedModel): tfl.Sequential {
-  const { config, model, input } = trained;
-  if (config.net !== 'cnn-small' || config.head !== 'linear' || model.featureDim !== CNN_SMALL_CHANNELS[CNN_SMALL_CHANNELS.length - 1]) {
-    throw new UserError('<runDir>', `export supports cnn-small with a linear head for now; this run has --net ${config.net}, --head ${config.head}${model.featureDim !== 128 ? ', another model' : ''}`, 'Export a cnn-small run (the embedded default), or use the run with `ssl predict`.');
-  }
-  const seq = tfl.sequential({ name: `ssl_${config.algorithm}` });
-  CNN_SMALL_CHANNELS.forEach((filters, i) => {
-    seq.add(
-      tfl.layers.conv2d({
-        name: `conv${i + 1}`,
-        filters,
-        kernelSize: 3,
-        padding: 'same',
-        useBias: false,
-        ...(i === 0 ? { inputShape: [input.height, input.width, input.channels] } : {}),
-      }),
-    );
-    seq.add(tfl.layers.batchNormalization({ name: `bn${i + 1}`, axis: -1, epsilon: BN_EPS }));
-    seq.add(tfl.layers.leakyReLU({ name: `act${i + 1}`, alpha: LEAKY_SLOPE }));
-    if (POOL_AFTER.has(i)) seq.add(tfl.layers.maxPooling2d({ name: `pool${i + 1}`, poolSize: 2, strides: 2, padding: 'valid' }));
-  });
-  seq.add(tfl.layers.globalAveragePooling2d({ name: 'pool' }));
-  seq.add(tfl.layers.dense({ name: 'classifier', units: model.numClasses }));
-  const ours = new Map([...model.params, ...model.buffers].map((v) => [v.name, v.variable]));
-  const source = (name: string): string => {
-    const [layer, weight] = name.split('/');
-    if (layer === 'classifier') return `classifier.classifier.${weight === 'kernel' ? 'weight' : 'bias'}`;
-    const i = layer.slice(-1);
-    if (layer.startsWith('conv')) return `encoder.conv${i}.weight`;
-    return `encoder.bn${i}.${{ gamma: 'weight', beta: 'bias', moving_mean: 'running_mean', moving_variance: 'running_var' }[weight] ?? weight}`;
-  };
-  seq.setWeights(
-    seq.weights.map((w) => {
-      const v = ours.get(source(w.originalName));
-      if (!v) throw new Error(`export: no variable for ${w.originalName} (${source(w.originalName)})`);
-      return v;
-    }),
+function exportHead(source: ExportSource): ExportHead {
+  const { config, model } = source;
+  if (model.reportedHead !== null) return { kind: 'aux', name: model.reportedHead };
+  const spec = registry.learnerHooks(config).model.head ?? headSpecOf(config, model.numClasses);
+  if (spec.kind === 'linear' || spec.kind === 'lws') return { kind: spec.kind };
+  const which = spec.kind === 'ncm' ? 'a nearest-class-mean (NCM) head' : `--head ${spec.kind}${spec.kind === 'cosine' && config.labeledLoss === 'ldam' ? ' (--loss ldam asks for it)' : ''}`;
+  throw new UserError(
+    '<runDir>',
+    `this run has ${which}, which L2-normalises its features: no built-in tfjs-layers layer does that, so a browser could not run it as trained; ssl export writes linear and LWS heads`,
+    'Classify with `ssl predict <runDir>` (it runs the run\'s own model), or export a run with a linear or LWS head.',
   );
-  return seq;
 }
 
-/** Largest |Δ probability| between our model and the exported one on `x`. */
-function maxProbabilityGap(ours: Classifier, exported: tfl.Sequential, x: tf.Tensor4D): number {
+/** Largest |Δ probability| between our model's reported head and the exported model on `x`. */
+function maxProbabilityGap(ours: Classifier, exported: tfl.LayersModel, x: tf.Tensor4D): number {
   return tf.tidy(() => {
-    const a = tf.softmax(ours.forward(x, false).logits);
+    const a = tf.softmax(reportedLogits(ours, ours.forward(x, false)));
     const b = tf.softmax(exported.predict(x) as tf.Tensor2D);
     return tf.max(tf.abs(tf.sub(a, b))).dataSync()[0];
   });
@@ -80,16 +58,19 @@ function maxProbabilityGap(ours: Classifier, exported: tfl.Sequential, x: tf.Ten
 /**
  * Writes `outDir/model.json` + `weights.bin` (a tfjs-layers model that plain `@tensorflow/tfjs`
  * loads with `tf.loadLayersModel`) and `metadata.json` (class names, input size, normalisation).
- * Checks before writing that the exported model gives the run's probabilities on random inputs.
+ * Any net (cnn-small, wrn-28-2, resnet-32; BBN's two branches too) with a linear or LWS head;
+ * other heads are refused (UserError). Checks before writing that the exported model gives the
+ * run's probabilities on `check` [B, H, W, C] (borrowed) to 1e-4.
  */
-export async function exportModel(trained: TrainedModel, outDir: string, check: tf.Tensor4D): Promise<{ readonly files: readonly string[]; readonly maxGap: number }> {
-  const seq = layersModelOf(trained);
+export async function exportModel(trained: ExportSource, outDir: string, check: tf.Tensor4D): Promise<{ readonly files: readonly string[]; readonly maxGap: number }> {
+  const { input } = trained;
+  const exported = layersModelOf(trained.model, exportHead(trained), [input.height, input.width, input.channels], `ssl_${trained.config.algorithm}`);
   try {
-    const maxGap = maxProbabilityGap(trained.model, seq, check);
+    const maxGap = maxProbabilityGap(trained.model, exported, check);
     if (!(maxGap < 1e-4)) throw new Error(`export: the exported model differs from the run's by ${maxGap} in probability`);
     await mkdir(outDir, { recursive: true });
     const files: string[] = [];
-    await seq.save(
+    await exported.save(
       tf.io.withSaveHandler(async (artifacts) => {
         const weights = path.join(outDir, 'weights.bin');
         await writeFileAtomic(weights, Buffer.from(artifacts.weightData as ArrayBuffer));
@@ -119,6 +100,6 @@ export async function exportModel(trained: TrainedModel, outDir: string, check: 
     files.push(metaFile);
     return { files, maxGap };
   } finally {
-    seq.dispose();
+    exported.dispose();
   }
 }

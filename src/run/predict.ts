@@ -6,6 +6,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { UserError } from '../errors.js';
 import { decodeImage } from '../data/sources/index.js';
 import { toInputTensor } from '../pipeline/index.js';
+import { reportedLogits } from '../train/evaluate.js';
 import { loadTrainedModel, type InputFormat } from './trained-model.js';
 import type { ExportMetadata } from './export-model.js';
 
@@ -46,7 +47,8 @@ export async function predictImages(source: string, files: readonly string[]): P
     loaded = await loadExported(source);
   } else {
     const trained = await loadTrainedModel(source);
-    loaded = { input: trained.input, logits: (x) => trained.model.forward(x, false).logits, dispose: () => trained.model.dispose() };
+    // The head evaluation scores: the classifier's, or the reported auxiliary head's (ABC).
+    loaded = { input: trained.input, logits: (x) => reportedLogits(trained.model, trained.model.forward(x, false)), dispose: () => trained.model.dispose() };
   }
   try {
     const { height, width, channels, mean, std, classNames } = loaded.input;

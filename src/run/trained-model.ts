@@ -4,6 +4,7 @@ import path from 'node:path';
 import { resolveRunConfig, savedComposition, type RunConfig } from '../config/run-config.js';
 import { UserError } from '../errors.js';
 import { loadDataset } from '../data/sources/index.js';
+import type { Dataset } from '../data/image-set.js';
 import type { Classifier } from '../models/model.js';
 import type { RunSummary } from '../report/run-summary.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
@@ -29,6 +30,8 @@ export interface TrainedModel {
   readonly input: InputFormat;
   readonly step: number;
   readonly runId: string;
+  /** The dataset the run trained on (its test split is what `ssl eval` scores). */
+  readonly dataset: Dataset;
 }
 
 /** Loads the EMA model of the run in `runDir` (the model every evaluation of the run used). */
@@ -54,6 +57,7 @@ export async function loadTrainedModel(runDir: string, flag = '<runDir>'): Promi
     model,
     step: ckpt.meta.step as number,
     runId: path.basename(path.resolve(runDir)),
+    dataset,
     input: { height: dataset.train.height, width: dataset.train.width, channels: dataset.train.channels, mean: dataset.mean, std: dataset.std, classNames: [...classNames] },
   };
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { option } from '../../options/option-spec.js';
 import type { Classifier, NamedVariable } from '../../models/model.js';
 import { UserError } from '../../errors.js';
+import { SPLIT_FILE_SETTINGS } from '../../data/split-file.js';
 import type { Algorithm } from '../algorithm.js';
 import { assertLinearHead, defineLearner, type FinishContext, type RunContext } from '../method.js';
 import { TAU_GRID, bestTau, tauNormalize } from './tau-norm.js';
@@ -28,8 +29,11 @@ export const decoupledOptions = {
 
 type Values = { classifier: DecoupledClassifier; ncmMetric: (typeof NCM_METRICS)[number]; stage1: string | null; crtIterations: number; lwsIterations: number };
 
-/** The split and backbone settings a stage-2 run shares with its stage 1. */
-export const STAGE_ONE_SETTINGS = ['dataset', 'dataDir', 'n1', 'm1', 'gammaL', 'gammaU', 'validationPerClass', 'labeledInUnlabeled', 'balancedLabeled', 'splitFile', 'seed', 'net'] as const;
+/**
+ * The split and backbone settings a stage-2 run shares with its stage 1: the data, every setting a
+ * split file records (one list, so the two cannot drift), the split file itself, the seed, the net.
+ */
+export const STAGE_ONE_SETTINGS = ['dataset', 'dataDir', ...SPLIT_FILE_SETTINGS, 'splitFile', 'seed', 'net'] as const;
 
 /**
  * Stage 2 of a decoupled run that trains: the frozen stage-1 backbone in evaluation mode (its
