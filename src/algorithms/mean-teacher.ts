@@ -4,6 +4,7 @@ import { stopGradient } from '../ops/stop-gradient.js';
 import { option, type SectionValues } from '../options/option-spec.js';
 import type { Algorithm, StepContext, StepLoss, TrainBatch } from './algorithm.js';
 import type { AddOnChain, UnlabeledView } from './add-on.js';
+import { labeledTerm } from './labeled-term.js';
 import { defineLearner, type RunContext } from './method.js';
 import { unlabeledRampupOptions, unlabeledRampupWeight, type UnlabeledRampupOptions } from './unlabeled-rampup.js';
 
@@ -47,7 +48,9 @@ export function softmaxMseLoss(studentLogits: tf.Tensor2D, target: tf.Tensor2D, 
  *
  * Add-ons see the teacher as the weak side (`probs`, `featuresWeak`: the EMA features, which is
  * what DASO's MeanTeacher variant builds its semantic pseudo-labels from) and the student as the
- * strong side (`featuresStrong`, `logitsStrong`).
+ * strong side (`featuresStrong`, `logitsStrong`). Every point of {@link AddOnChain} applies but
+ * `thresholds` (there is no mask to set; the registry refuses add-ons that need one); unlabeled
+ * weights multiply the per-sample squared error.
  *
  * Deviations: DASO's MeanTeacher (STRONG_AUG False) gives student and teacher two independent
  * WEAK views; the trainer here feeds one weak and one strong view, so the student sees the strong
@@ -69,11 +72,11 @@ export function createMeanTeacher(opts: MeanTeacherOptions, ctx: Pick<RunContext
       const logitCtx = { step: stepCtx.step, iterations: stepCtx.iterations };
       const student = stepCtx.model.forward(tf.concat([batch.labeledImages, batch.strongImages], 0), true);
       const [logitsX, logitsStudent] = tf.split(student.logits, [numLabeled, numUnlabeled], 0) as tf.Tensor2D[];
-      const [, featuresStudent] = tf.split(student.features, [numLabeled, numUnlabeled], 0) as tf.Tensor2D[];
+      const [featuresX, featuresStudent] = tf.split(student.features, [numLabeled, numUnlabeled], 0) as tf.Tensor2D[];
       const teacher = stepCtx.ema.forward(batch.weakImages, true);
       const logitsTeacher = stopGradient(teacher.logits) as tf.Tensor2D;
 
-      const lossX = ctx.labeledLoss(addOns.adjustLabeledLogits(logitsX, logitCtx), batch.labeledLabels, stepCtx.step);
+      const lossX = labeledTerm(ctx.labeledLoss, addOns, logitsX, batch.labeledLabels, logitCtx);
       const probs = stopGradient(tf.softmax(addOns.adjustUnlabeledLogits(logitsTeacher, logitCtx))) as tf.Tensor2D;
       const linear = tf.argMax(probs, 1) as tf.Tensor1D;
 
@@ -85,9 +88,10 @@ export function createMeanTeacher(opts: MeanTeacherOptions, ctx: Pick<RunContext
         featuresWeak: stopGradient(teacher.features) as tf.Tensor2D,
         featuresStrong: featuresStudent,
         logitsStrong: logitsStudent,
+        labeled: { features: featuresX!, labels: batch.labeledLabels },
       };
       const target = stopGradient(addOns.transformTarget(probs, view)) as tf.Tensor2D;
-      const lossU = softmaxMseLoss(logitsStudent, target);
+      const lossU = softmaxMseLoss(logitsStudent, target, addOns.unlabeledWeights(target, view));
       const rampup = unlabeledRampupWeight(stepCtx.step, stepCtx.iterations, opts);
       const extra = addOns.lossTerms(view);
       let total = tf.add(lossX, tf.mul(lossU, opts.consistencyWeight * rampup)) as tf.Scalar;
@@ -102,6 +106,7 @@ export function createMeanTeacher(opts: MeanTeacherOptions, ctx: Pick<RunContext
     afterStep(pseudoLabels, stepCtx) {
       if (pseudoLabels) addOns.afterStep(pseudoLabels, stepCtx);
     },
+    priorEstimates: () => addOns.priorEstimates(),
     state: () => addOns.state(),
     restore: (state) => addOns.restore(state),
     dispose: () => addOns.dispose(),
@@ -116,5 +121,8 @@ export const meanTeacherMethod = defineLearner({
   paper: 'Tarvainen & Valpola, NeurIPS 2017',
   code: 'ytaek-oh/daso lib/algorithm/mean_teacher.py',
   sections: [meanTeacherOptions, unlabeledRampupOptions],
+  // No 'confidence-threshold': every sample enters the consistency, so an add-on that sets
+  // per-sample thresholds (Adsh) has nothing to set and is refused by the registry.
+  capabilities: ['pseudo-label-target', 'unlabeled-sample-weights', 'labeled-sample-weights'],
   create: (values, ctx, addOns) => createMeanTeacher(values, ctx, addOns),
 });

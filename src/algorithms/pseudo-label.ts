@@ -4,6 +4,7 @@ import type { SectionValues } from '../options/option-spec.js';
 import type { Algorithm, StepContext, StepLoss, TrainBatch } from './algorithm.js';
 import type { AddOnChain, UnlabeledView } from './add-on.js';
 import { fixmatchOptions, maskedPseudoLabelLoss } from './fixmatch.js';
+import { labeledTerm } from './labeled-term.js';
 import { defineLearner, type RunContext } from './method.js';
 import { unlabeledRampupOptions, unlabeledRampupWeight, type UnlabeledRampupOptions } from './unlabeled-rampup.js';
 
@@ -27,8 +28,10 @@ export type PseudoLabelOptions = Readonly<SectionValues<typeof pseudoLabelOption
  * on the SAME logits z_u, summed and divided by the full unlabeled batch (maskedPseudoLabelLoss);
  * λ_u ramps up linearly over the first 40% of the run (`cons_rampup_func`).
  *
- * Add-ons see that single view as both `featuresWeak` and `featuresStrong` (and `logitsStrong`):
- * it is the view the pseudo-labels come from and the one the unlabeled loss trains.
+ * Add-ons take every point of {@link AddOnChain} as in FixMatch (per-sample thresholds replace τ,
+ * unlabeled weights multiply the masked CE, labeled weights and logit adjustment go through
+ * `labeledTerm`); they see the single view as both `featuresWeak` and `featuresStrong` (and
+ * `logitsStrong`): it is the view the pseudo-labels come from and the one the loss trains.
  *
  * Deviations: the trainer still augments a strong view of each unlabeled image, which this
  * learner does not read (compute only, no effect on the numbers). Ramp-up multiplies λ_u only:
@@ -47,9 +50,9 @@ export function createPseudoLabel(opts: PseudoLabelOptions, ctx: Pick<RunContext
       const logitCtx = { step: stepCtx.step, iterations: stepCtx.iterations };
       const { features, logits } = stepCtx.model.forward(tf.concat([batch.labeledImages, batch.weakImages], 0), true);
       const [logitsX, logitsU] = tf.split(logits, [numLabeled, numUnlabeled], 0) as tf.Tensor2D[];
-      const [, featuresU] = tf.split(features, [numLabeled, numUnlabeled], 0) as tf.Tensor2D[];
+      const [featuresX, featuresU] = tf.split(features, [numLabeled, numUnlabeled], 0) as tf.Tensor2D[];
 
-      const lossX = ctx.labeledLoss(addOns.adjustLabeledLogits(logitsX, logitCtx), batch.labeledLabels, stepCtx.step);
+      const lossX = labeledTerm(ctx.labeledLoss, addOns, logitsX, batch.labeledLabels, logitCtx);
       const probs = stopGradient(tf.softmax(addOns.adjustUnlabeledLogits(logitsU, logitCtx))) as tf.Tensor2D;
       const linear = tf.argMax(probs, 1) as tf.Tensor1D;
 
@@ -61,9 +64,11 @@ export function createPseudoLabel(opts: PseudoLabelOptions, ctx: Pick<RunContext
         featuresWeak: featuresU,
         featuresStrong: featuresU,
         logitsStrong: logitsU,
+        labeled: { features: featuresX!, labels: batch.labeledLabels },
       };
       const target = addOns.transformTarget(probs, view);
-      const { final, mask, lossU } = maskedPseudoLabelLoss(logitsU, target, opts.threshold);
+      const threshold = addOns.thresholds(target, view, opts.threshold);
+      const { final, mask, lossU } = maskedPseudoLabelLoss(logitsU, target, threshold, addOns.unlabeledWeights(target, view));
       const rampup = unlabeledRampupWeight(stepCtx.step, stepCtx.iterations, opts);
       const extra = addOns.lossTerms(view);
       let total = tf.add(lossX, tf.mul(lossU, opts.lambdaU * rampup)) as tf.Scalar;
@@ -77,6 +82,7 @@ export function createPseudoLabel(opts: PseudoLabelOptions, ctx: Pick<RunContext
     afterStep(pseudoLabels, stepCtx) {
       if (pseudoLabels) addOns.afterStep(pseudoLabels, stepCtx);
     },
+    priorEstimates: () => addOns.priorEstimates(),
     state: () => addOns.state(),
     restore: (state) => addOns.restore(state),
     dispose: () => addOns.dispose(),
@@ -91,5 +97,6 @@ export const pseudoLabelMethod = defineLearner({
   paper: 'Lee, ICML-W 2013',
   code: 'ytaek-oh/daso lib/algorithm/pseudo_label.py',
   sections: [pseudoLabelOptions, unlabeledRampupOptions],
+  capabilities: ['pseudo-label-target', 'confidence-threshold', 'unlabeled-sample-weights', 'labeled-sample-weights'],
   create: (values, ctx, addOns) => createPseudoLabel(values, ctx, addOns),
 });

@@ -8,7 +8,7 @@ import { resolveRunConfig, type RunConfig } from '../../src/config/run-config.js
 import { createTrainingState, trainStep, type StepResult } from '../../src/train/training-state.js';
 import { buildAlgorithm } from '../../src/run/build-algorithm.js';
 import { runExperiment, type ExperimentResult } from '../../src/run/run-experiment.js';
-import type { Composition } from '../../src/algorithms/index.js';
+import type { AddOn, Algorithm, Composition, StepContext, TrainBatch } from '../../src/algorithms/index.js';
 import { selectBackend } from '../../src/backend/select.js';
 import { syntheticDataset } from './synthetic-dataset.js';
 import { testBackend } from './cli.js';
@@ -34,6 +34,11 @@ export function logitModel(numClasses: number, scale = 1): Classifier {
     headVariables: new Set(),
     forward: (x) => ({ features: reshape(x), logits: reshape(x) }),
     head: (f) => f.clone(),
+    auxHeads: [],
+    auxLogits: (name) => {
+      throw new Error(`logitModel has no auxiliary head '${name}'`);
+    },
+    reportedHead: null,
     dispose() {},
   };
 }
@@ -85,7 +90,7 @@ export async function tinySyntheticRun(
       source: 'test',
       values: {
         net: 'cnn-small', backend, n1: 40, m1: 60, gammaL: 4, gammaU: 1, validationPerClass: 10, iterations: 100, evalEvery: 50,
-        checkpointEvery: 50, labeledBatch: 16, plWindow: 25, workers: 0, progress: 'none', outDir, selection: 'last', runId: 'tiny', emaDecay: 0.9,
+        checkpointEvery: 50, labeledBatch: 16, unlabeledRatio: 1, plWindow: 25, workers: 0, progress: 'none', outDir, selection: 'last', runId: 'tiny', emaDecay: 0.9,
         ...values,
       },
     },
@@ -93,4 +98,57 @@ export async function tinySyntheticRun(
   const result = await runExperiment(config, { log: () => {}, dataset: syntheticDataset() });
   const events = readFileSync(path.join(result.runDir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
   return { result, train: events.filter((e) => e.type === 'train') as Array<Record<string, number>> };
+}
+
+/**
+ * An add-on that records which chain points a learner calls, in order, and changes nothing:
+ * identity logits and targets, unit weights, the given thresholds, no terms or sources.
+ */
+export function recordingAddOn(threshold = 0.5): { addOn: AddOn; calls: string[] } {
+  const calls: string[] = [];
+  const addOn: AddOn = {
+    name: 'recorder',
+    prepare: () => void calls.push('prepare'),
+    adjustLabeledLogits: (z) => (calls.push('adjustLabeledLogits'), z),
+    labeledWeights: (labels) => (calls.push('labeledWeights'), tf.ones([labels.shape[0]]) as tf.Tensor1D),
+    adjustUnlabeledLogits: (z) => (calls.push('adjustUnlabeledLogits'), z),
+    transformTarget: (t) => (calls.push('transformTarget'), t),
+    thresholds: (t) => (calls.push('thresholds'), tf.fill([t.shape[0]], threshold) as tf.Tensor1D),
+    unlabeledWeights: (t) => (calls.push('unlabeledWeights'), tf.ones([t.shape[0]]) as tf.Tensor1D),
+    lossTerms: () => (calls.push('lossTerms'), {}),
+    pseudoLabelSources: () => (calls.push('pseudoLabelSources'), {}),
+    afterStep: () => void calls.push('afterStep'),
+    priorEstimate: () => (calls.push('priorEstimate'), [0.5, 0.5]),
+    state: () => (calls.push('state'), { json: {}, arrays: {} }),
+    restore: () => void calls.push('restore'),
+  };
+  return { addOn, calls };
+}
+
+/**
+ * Drives one step of `learner` by hand (prepare, loss, afterStep on the read-back pseudo-labels),
+ * then priorEstimates, state and restore; returns the loss's numbers. Leaves no tensor behind.
+ */
+export function driveStep(learner: Algorithm, batch: TrainBatch, ctx: StepContext): {
+  total: number;
+  terms: Record<string, number>;
+  sources: Record<string, number[]>;
+  mask: number[];
+} {
+  learner.prepare(batch, ctx);
+  const read = (t: tf.Tensor): number[] => Array.from(t.dataSync());
+  const out = tf.tidy(() => {
+    const l = learner.loss(batch, ctx);
+    return {
+      total: read(l.total)[0],
+      terms: Object.fromEntries(Object.entries(l.terms).map(([k, v]) => [k, read(v)[0]])),
+      sources: Object.fromEntries(Object.entries(l.pseudoLabels?.sources ?? {}).map(([k, v]) => [k, read(v)])),
+      mask: l.pseudoLabels ? read(l.pseudoLabels.mask) : [],
+    };
+  });
+  const sources = Object.fromEntries(Object.entries(out.sources).map(([k, v]) => [k, Int32Array.from(v)]));
+  learner.afterStep({ sources, confident: Uint8Array.from(out.mask) }, ctx);
+  learner.priorEstimates?.();
+  learner.restore(learner.state());
+  return out;
 }
