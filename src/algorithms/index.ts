@@ -8,6 +8,7 @@ import { logitAdjustmentMethod } from './logit-adjustment.js';
 import { abcMethod } from './abc.js';
 import { pseudoLabelMethod } from './pseudo-label.js';
 import { meanTeacherMethod } from './mean-teacher.js';
+import { flexmatchMethod } from './flexmatch/flexmatch.js';
 
 /**
  * Every built-in method, one line each: base learners, supervised learners, add-ons. RunConfig,
@@ -17,6 +18,7 @@ export const builtInMethods = [
   fixmatchMethod,
   pseudoLabelMethod,
   meanTeacherMethod,
+  flexmatchMethod,
   supervisedMethod,
   decoupledMethod,
   bbnMethod,
@@ -57,6 +59,8 @@ export { createFixMatch, fixmatchOptions, maskedPseudoLabelLoss, type FixMatchOp
 export { createSupervised } from './supervised.js';
 export { createPseudoLabel, pseudoLabelOptions, type PseudoLabelOptions } from './pseudo-label.js';
 export { createMeanTeacher, meanTeacherOptions, softmaxMseLoss, type MeanTeacherOptions } from './mean-teacher.js';
+export { createFlexMatch, flexmatchOptions, type FlexMatchOptions } from './flexmatch/flexmatch.js';
+export { CurriculumThresholds, convexMapping, learningEffects } from './flexmatch/curriculum-thresholds.js';
 export { unlabeledRampupOptions, unlabeledRampupWeight, type UnlabeledRampupOptions } from './unlabeled-rampup.js';
 export { createDaso, type DasoContext } from './daso/daso.js';
 export { dasoOptions } from './daso/options.js';
