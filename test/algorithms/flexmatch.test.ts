@@ -1,4 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { useCpuBackend, expectNoLeak } from '../helpers/tf-cpu.js';
 import { testBackend } from '../helpers/cli.js';
@@ -11,6 +14,9 @@ import { softmaxCrossEntropy } from '../../src/ops/cross-entropy.js';
 import { resolveRunConfig, shippedPresetLayers } from '../../src/config/run-config.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
 import { checkpointPath } from '../../src/train/run-checkpoint.js';
+import { TrainingInterrupted } from '../../src/train/interrupted.js';
+import { runExperiment } from '../../src/run/run-experiment.js';
+import { syntheticDataset } from '../helpers/synthetic-dataset.js';
 
 beforeAll(useCpuBackend);
 
@@ -194,6 +200,36 @@ describe('FlexMatch end to end on tiny data', () => {
     expect(selected).toBeInstanceOf(Int32Array);
     expect(selected.length).toBe(240);
     expect(Array.from(selected).filter((c) => c >= 0).length).toBeGreaterThan(120);
+  });
+});
+
+describe('FlexMatch resume', () => {
+  it('a run interrupted after step 10 and resumed equals the uninterrupted run (curriculum state included)', async () => {
+    const outDir = mkdtempSync(path.join(tmpdir(), 'ssl-flexmatch-resume-'));
+    const dataset = syntheticDataset();
+    const backend = await testBackend();
+    const config = (runId: string) =>
+      resolveRunConfig('flexmatch', [
+        {
+          source: 'test',
+          values: {
+            net: 'cnn-small', backend, n1: 40, m1: 60, gammaL: 4, gammaU: 1, validationPerClass: 10, iterations: 20, evalEvery: 10,
+            checkpointEvery: 10, labeledBatch: 16, unlabeledRatio: 1, plWindow: 10, workers: 0, progress: 'none', outDir, selection: 'last', runId,
+          },
+        },
+      ]);
+    const quiet = { log: () => {}, dataset };
+    const full = await runExperiment(config('full'), quiet);
+    const cut = config('cut');
+    const interrupt = (step: number): void => {
+      if (step === 9) throw new TrainingInterrupted(step);
+    };
+    await expect(runExperiment(cut, { ...quiet, onStep: interrupt })).rejects.toThrow(TrainingInterrupted);
+    const resumed = await runExperiment(cut, { ...quiet, resumeDir: path.join(outDir, 'cut') });
+    expect(resumed.summary.final).toEqual(full.summary.final);
+    expect(resumed.summary.pseudoLabels).toEqual(full.summary.pseudoLabels);
+    const selected = async (id: string) => Array.from((await loadCheckpoint(checkpointPath(path.join(outDir, id)))).arrays['algorithm/flexmatch/selectedLabel']);
+    expect(await selected('cut')).toEqual(await selected('full'));
   });
 });
 
