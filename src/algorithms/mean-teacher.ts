@@ -17,6 +17,7 @@ export const meanTeacherOptions = {
   ),
 } as const;
 
+/** What `createMeanTeacher` reads: the consistency weight and the ramp-up. */
 export type MeanTeacherOptions = Readonly<SectionValues<typeof meanTeacherOptions>> & UnlabeledRampupOptions;
 
 /**

@@ -18,6 +18,7 @@ export const pseudoLabelOptions = {
   lambdaU: fixmatchOptions.lambdaU,
 } as const;
 
+/** What `createPseudoLabel` reads: τ, λ_u and the ramp-up. */
 export type PseudoLabelOptions = Readonly<SectionValues<typeof pseudoLabelOptions>> & UnlabeledRampupOptions;
 
 /**

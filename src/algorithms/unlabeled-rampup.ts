@@ -21,6 +21,7 @@ export const unlabeledRampupOptions = {
   ),
 } as const;
 
+/** The ramp-up values a learner reads (the section above). */
 export type UnlabeledRampupOptions = Readonly<SectionValues<typeof unlabeledRampupOptions>>;
 
 /**

@@ -50,6 +50,10 @@ export class CurriculumThresholds {
   /** [C] learning effects β_c (USB `classwise_acc`), zeros at the start. */
   private effects: Float32Array;
 
+  /**
+   * @param numClasses C. @param numUnlabeled N, the size of the unlabeled split (positions 0..N−1).
+   * @param warmup count never-selected samples in the denominator of β (USB `thresh_warmup`).
+   */
   constructor(
     readonly numClasses: number,
     numUnlabeled: number,
@@ -96,6 +100,7 @@ export class CurriculumThresholds {
     this.effects = learningEffects(this.counts, this.warmup, this.effects);
   }
 
+  /** `selectedLabel` [N] and `learningEffects` [C], copies. */
   state(): AlgorithmState {
     return { json: {}, arrays: { selectedLabel: Int32Array.from(this.selected), learningEffects: Float32Array.from(this.effects) } };
   }

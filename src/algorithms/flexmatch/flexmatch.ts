@@ -24,6 +24,7 @@ export const flexmatchOptions = {
   ),
 } as const;
 
+/** What `createFlexMatch` reads: τ, λ_u and the threshold warm-up switch. */
 export type FlexMatchOptions = Readonly<SectionValues<typeof flexmatchOptions>>;
 
 /** Checkpoint key prefix of the curriculum's arrays (add-ons' keys are prefixed by their names). */
