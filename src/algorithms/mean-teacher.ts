@@ -90,6 +90,7 @@ export function createMeanTeacher(opts: MeanTeacherOptions, ctx: Pick<RunContext
         featuresStrong: featuresStudent,
         logitsStrong: logitsStudent,
         labeled: { features: featuresX!, labels: batch.labeledLabels },
+        model: stepCtx.model,
       };
       const target = stopGradient(addOns.transformTarget(probs, view)) as tf.Tensor2D;
       const lossU = softmaxMseLoss(logitsStudent, target, addOns.unlabeledWeights(target, view));

@@ -66,6 +66,7 @@ export function createPseudoLabel(opts: PseudoLabelOptions, ctx: Pick<RunContext
         featuresStrong: featuresU,
         logitsStrong: logitsU,
         labeled: { features: featuresX!, labels: batch.labeledLabels },
+        model: stepCtx.model,
       };
       const target = addOns.transformTarget(probs, view);
       const threshold = addOns.thresholds(target, view, opts.threshold);

@@ -174,6 +174,13 @@ describe('FlexMatch through the trainer step', () => {
     expect(results.at(-1)!.terms.lossLabeled).toBeLessThan(results[0].terms.lossLabeled);
   });
 
+  it('composes with la and abc: a few steps train, the balanced head\'s loss and source appear', () => {
+    const { results, tensorsBefore, tensorsAfter } = trainRandomSteps({ algorithm: 'flexmatch', with: ['la', 'abc'] }, {}, 3);
+    expect(tensorsAfter).toBe(tensorsBefore);
+    expect(Object.keys(results[0].pseudoLabels?.sources ?? {}).sort()).toEqual(['abc', 'final', 'linear']);
+    expect(results.every((r) => Number.isFinite(r.terms.lossAbc) && Number.isFinite(r.terms.lossLabeled))).toBe(true);
+  });
+
   it('composes with daso: a few steps train, the semantic source and L_align appear after the warm-up', () => {
     const { results, tensorsBefore, tensorsAfter } = trainRandomSteps({ algorithm: 'flexmatch', with: ['daso'] }, { dasoWarmup: 3, dasoHistogramWindow: 2 }, 6);
     expect(tensorsAfter).toBe(tensorsBefore);

@@ -101,6 +101,13 @@ describe('PseudoLabel through the trainer step', () => {
     expect(results.at(-1)!.terms.lossLabeled).toBeLessThan(results[0].terms.lossLabeled);
   });
 
+  it('composes with la and abc: a few steps train, the balanced head\'s loss and source appear', () => {
+    const { results, tensorsBefore, tensorsAfter } = trainRandomSteps({ algorithm: 'pseudo-label', with: ['la', 'abc'] }, {}, 3);
+    expect(tensorsAfter).toBe(tensorsBefore);
+    expect(Object.keys(results[0].pseudoLabels?.sources ?? {}).sort()).toEqual(['abc', 'final', 'linear']);
+    expect(results.every((r) => Number.isFinite(r.terms.lossAbc) && Number.isFinite(r.terms.lossLabeled))).toBe(true);
+  });
+
   it('composes with daso: a few steps train, the semantic source and L_align appear after the warm-up', () => {
     const config = resolveRunConfig({ algorithm: 'pseudo-label', with: ['daso'] }, []);
     expect(config.algorithm).toBe('pseudo-label');

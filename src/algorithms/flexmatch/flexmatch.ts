@@ -84,6 +84,7 @@ export function createFlexMatch(opts: FlexMatchOptions, ctx: Pick<RunContext, 'l
         featuresStrong,
         logitsStrong,
         labeled: { features: featuresX!, labels: batch.labeledLabels },
+        model: stepCtx.model,
       };
       const target = addOns.transformTarget(probs, view);
       // τ·M(β_c) of each sample's class, as a one-hot product: a gather would ask the tape for a
