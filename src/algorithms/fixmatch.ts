@@ -11,7 +11,7 @@ import { labeledTerm } from './labeled-term.js';
 /** FixMatch options (docs/methods.md §4; ytaek-oh/daso lib/config/defaults.py). */
 export const fixmatchOptions = {
   threshold: option(z.number().gt(0).lte(1), 0.95, 'confidence threshold τ for pseudo-labels (FixMatch: 0.95)'),
-  lambdaU: option(z.number().min(0), 1, 'weight λ_u of the unlabeled loss, no ramp-up (FixMatch: 1)'),
+  lambdaU: option(z.number().min(0), 1, 'weight λ_u of the unlabeled loss (DASO UNLABELED_LOSS_WEIGHT: 1); constant unless the learner has --unlabeled-rampup'),
 } as const;
 
 export type FixMatchOptions = Readonly<SectionValues<typeof fixmatchOptions>>;

@@ -6,6 +6,9 @@ import { decoupledMethod } from './decoupled/decoupled.js';
 import { bbnMethod } from './bbn.js';
 import { logitAdjustmentMethod } from './logit-adjustment.js';
 import { abcMethod } from './abc.js';
+import { pseudoLabelMethod } from './pseudo-label.js';
+import { meanTeacherMethod } from './mean-teacher.js';
+import { flexmatchMethod } from './flexmatch/flexmatch.js';
 
 /**
  * Every built-in method, one line each: base learners, supervised learners, add-ons. RunConfig,
@@ -13,6 +16,9 @@ import { abcMethod } from './abc.js';
  */
 export const builtInMethods = [
   fixmatchMethod,
+  pseudoLabelMethod,
+  meanTeacherMethod,
+  flexmatchMethod,
   supervisedMethod,
   decoupledMethod,
   bbnMethod,
@@ -51,6 +57,11 @@ export {
 export { MethodRegistry, type Composition, type LearnerHooks, type SlotClaim } from './registry.js';
 export { createFixMatch, fixmatchOptions, maskedPseudoLabelLoss, type FixMatchOptions } from './fixmatch.js';
 export { createSupervised } from './supervised.js';
+export { createPseudoLabel, pseudoLabelOptions, type PseudoLabelOptions } from './pseudo-label.js';
+export { createMeanTeacher, meanTeacherOptions, softmaxMseLoss, type MeanTeacherOptions } from './mean-teacher.js';
+export { createFlexMatch, flexmatchOptions, type FlexMatchOptions } from './flexmatch/flexmatch.js';
+export { CurriculumThresholds, convexMapping, learningEffects } from './flexmatch/curriculum-thresholds.js';
+export { unlabeledRampupOptions, unlabeledRampupWeight, type UnlabeledRampupOptions } from './unlabeled-rampup.js';
 export { createDaso, type DasoContext } from './daso/daso.js';
 export { dasoOptions } from './daso/options.js';
 export { PrototypeQueue } from './daso/prototype-queue.js';
