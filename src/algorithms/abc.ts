@@ -119,7 +119,8 @@ export const abcMethod = defineAddOn({
   paper: 'Lee et al., NeurIPS 2021',
   code: 'ytaek-oh/daso lib/algorithm/fm_abc.py, lib/models/daso_model.py (with_abc)',
   defaultBase: 'fixmatch',
-  requires: ['pseudo-label-target'],
+  // Its consistency loss needs the student's weak and strong views (MeanTeacher's weak side is the teacher's).
+  requires: ['pseudo-label-target', 'weak-strong-views'],
   sections: [abcOptions],
   model: () => ({ auxHeads: [{ name: ABC_HEAD, outputs: 'classes' }], reportedHead: ABC_HEAD }),
   create: (values, ctx) => createAbc(values, ctx),

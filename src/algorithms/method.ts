@@ -95,6 +95,7 @@ export const LEARNER_CAPABILITIES = {
   'confidence-threshold': 'masks its pseudo-labels by a confidence threshold, which add-ons may set per sample',
   'unlabeled-sample-weights': 'sums a per-sample unlabeled loss, which add-ons may weight',
   'labeled-sample-weights': 'takes its labeled loss from the slot, which add-ons may weight per sample',
+  'weak-strong-views': 'runs the student on a weak and a strong view of each unlabeled image and shows add-ons both',
 } as const;
 export type LearnerCapability = keyof typeof LEARNER_CAPABILITIES;
 
