@@ -9,6 +9,8 @@ import { abcMethod } from './abc.js';
 import { pseudoLabelMethod } from './pseudo-label.js';
 import { meanTeacherMethod } from './mean-teacher.js';
 import { flexmatchMethod } from './flexmatch/flexmatch.js';
+import { sawMethod } from './saw/saw.js';
+import { adshMethod } from './adsh/adsh.js';
 
 /**
  * Every built-in method, one line each: base learners, supervised learners, add-ons. RunConfig,
@@ -25,6 +27,8 @@ export const builtInMethods = [
   dasoMethod,
   logitAdjustmentMethod,
   abcMethod,
+  sawMethod,
+  adshMethod,
 ] as const;
 
 /** The method registry of this process: the built-ins, plus whatever `registry.register` adds. */
@@ -70,3 +74,7 @@ export { blendPseudoLabels } from './daso/blending.js';
 export { semanticAlignmentLoss } from './daso/alignment-loss.js';
 export { semanticPseudoLabels, prototypeLogits } from './daso/semantic-pseudo-labels.js';
 export { resolveDistTemperature, type DasoOptions } from './daso/options.js';
+export { createSaw, sawOptions, type SawContext, type SawOptions } from './saw/saw.js';
+export { effectiveBeta, smoothedClassWeights } from './saw/class-weights.js';
+export { createAdsh, adshOptions, type AdshContext, type AdshOptions } from './adsh/adsh.js';
+export { adaptiveThresholds, roundHalfEven } from './adsh/adaptive-thresholds.js';
