@@ -5,6 +5,7 @@ import { fixmatchMethod, maskedPseudoLabelLoss } from '../../src/algorithms/fixm
 import { adshMethod } from '../../src/algorithms/adsh/adsh.js';
 import type { StepContext, TrainBatch } from '../../src/algorithms/algorithm.js';
 import type { Classifier } from '../../src/models/model.js';
+import { resolveRunConfig, shippedPresetLayers } from '../../src/config/run-config.js';
 import { testBackend } from '../helpers/cli.js';
 import { tinySslRun } from '../helpers/tiny-ssl-run.js';
 import { useCpuBackend } from '../helpers/tf-cpu.js';
@@ -159,5 +160,18 @@ describe('fixmatch --with adsh on tiny data', () => {
       iterations: 6, evalEvery: 6, checkpointEvery: 6, adshStart: 3, adshUpdateEvery: 2, dasoWarmup: 2, dasoHistogramWindow: 2, plWindow: 3,
     });
     expect(result.summary.algorithm).toBe('fixmatch+daso+adsh');
+  });
+});
+
+describe('the shipped adsh presets', () => {
+  it('validate, set only adsh\'s options and keep the baseline\'s schedule (embedded, CIFAR-10, CIFAR-100)', async () => {
+    const got: unknown[] = [];
+    for (const dataset of [undefined, 'cifar10', 'cifar100']) {
+      const withIt = resolveRunConfig('adsh', await shippedPresetLayers({ algorithm: 'fixmatch', with: ['adsh'] }, dataset));
+      const base = resolveRunConfig('fixmatch', await shippedPresetLayers({ algorithm: 'fixmatch', with: [] }, dataset));
+      for (const key of ['iterations', 'evalEvery', 'net', 'lr', 'labeledBatch', 'unlabeledRatio', 'emaDecay'] as const) expect(withIt[key]).toEqual(base[key]);
+      got.push((withIt as unknown as Record<string, unknown>).adshStart);
+    }
+    expect(got).toEqual([400, 1024, 1024]);
   });
 });

@@ -4,9 +4,9 @@ import { createSaw, defineLearner, MethodRegistry, smoothedClassWeights, type Un
 import { fixmatchMethod } from '../../src/algorithms/fixmatch.js';
 import { sawMethod } from '../../src/algorithms/saw/saw.js';
 import type { StepContext, TrainBatch } from '../../src/algorithms/algorithm.js';
-import { resolveRunConfig } from '../../src/config/run-config.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
 import { checkpointPath } from '../../src/train/run-checkpoint.js';
+import { resolveRunConfig, shippedPresetLayers } from '../../src/config/run-config.js';
 import { testBackend } from '../helpers/cli.js';
 import { tinySslRun } from '../helpers/tiny-ssl-run.js';
 import { useCpuBackend } from '../helpers/tf-cpu.js';
@@ -127,5 +127,18 @@ describe('fixmatch --with saw on tiny data', () => {
     });
     expect(result.summary.algorithm).toBe('fixmatch+daso+saw');
     expect(Object.keys(result.summary.pseudoLabels?.sources ?? {}).sort()).toEqual(['final', 'linear', 'semantic']);
+  });
+});
+
+describe('the shipped saw presets', () => {
+  it('validate, set only saw\'s options and keep the baseline\'s schedule (embedded, CIFAR-10, CIFAR-100)', async () => {
+    const got: unknown[] = [];
+    for (const dataset of [undefined, 'cifar10', 'cifar100']) {
+      const withIt = resolveRunConfig('saw', await shippedPresetLayers({ algorithm: 'fixmatch', with: ['saw'] }, dataset));
+      const base = resolveRunConfig('fixmatch', await shippedPresetLayers({ algorithm: 'fixmatch', with: [] }, dataset));
+      for (const key of ['iterations', 'evalEvery', 'net', 'lr', 'labeledBatch', 'unlabeledRatio', 'emaDecay'] as const) expect(withIt[key]).toEqual(base[key]);
+      got.push((withIt as unknown as Record<string, unknown>).sawUpdateEvery);
+    }
+    expect(got).toEqual([80, 500, 500]);
   });
 });

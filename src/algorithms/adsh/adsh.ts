@@ -13,7 +13,7 @@ import { adaptiveThresholds } from './adaptive-thresholds.js';
 export const adshOptions = {
   adshTau1: option(z.number().gt(0).lte(1), 0.95, 'τ_1, the head class\'s confidence threshold; the other classes follow its rank (Adsh --threshold 0.95; USB adsh_tau_1 0.95)'),
   adshUpdateEvery: option(z.number().int().positive(), 512, 'steps between threshold updates, one scoring pass over the unlabeled set each (Adsh: once per epoch, --eval_steps 512)'),
-  adshStart: option(z.number().int().nonnegative(), 1024, 'step of the first threshold update; τ_1 for every class before it (Adsh: from epoch 2, `epoch > 1`, = 2 × 512)'),
+  adshStart: option(z.number().int().nonnegative(), 1024, 'step of the first threshold update; τ_1 for every class before it (Adsh: before the third epoch, `epoch > 1`, = 2 × 512 steps)'),
 } as const;
 
 export type AdshOptions = Readonly<SectionValues<typeof adshOptions>>;
