@@ -11,6 +11,7 @@ import { meanTeacherMethod } from './mean-teacher.js';
 import { flexmatchMethod } from './flexmatch/flexmatch.js';
 import { sawMethod } from './saw/saw.js';
 import { adshMethod } from './adsh/adsh.js';
+import { debiasplMethod } from './debiaspl/debiaspl.js';
 
 /**
  * Every built-in method, one line each: base learners, supervised learners, add-ons. RunConfig,
@@ -29,6 +30,7 @@ export const builtInMethods = [
   abcMethod,
   sawMethod,
   adshMethod,
+  debiasplMethod,
 ] as const;
 
 /** The method registry of this process: the built-ins, plus whatever `registry.register` adds. */
@@ -78,3 +80,6 @@ export { createSaw, sawOptions, type SawContext, type SawOptions } from './saw/s
 export { effectiveBeta, smoothedClassWeights } from './saw/class-weights.js';
 export { createAdsh, adshOptions, type AdshContext, type AdshOptions } from './adsh/adsh.js';
 export { adaptiveThresholds, roundHalfEven } from './adsh/adaptive-thresholds.js';
+export { createDebiaspl, debiasplOptions, type DebiasplOptions } from './debiaspl/debiaspl.js';
+export { debiasedLogits, meanPrediction, updateClassPrior } from './debiaspl/class-prior.js';
+export { cldLoss } from './debiaspl/cld-loss.js';
