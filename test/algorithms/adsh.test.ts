@@ -141,9 +141,11 @@ describe('the Adsh add-on', () => {
 });
 
 describe('fixmatch --with adsh on tiny data', () => {
-  it('learns with the adaptive thresholds and checkpoints them', async () => {
-    const { result, trainEvents } = await tinySslRun({ algorithm: 'fixmatch', with: ['adsh'] }, backend, 'adsh', { adshStart: 20, adshUpdateEvery: 10 });
+  it('learns with the adaptive thresholds, tensors flat, and checkpoints them', async () => {
+    const { result, trainEvents, tensorCounts } = await tinySslRun({ algorithm: 'fixmatch', with: ['adsh'] }, backend, 'adsh', { adshStart: 20, adshUpdateEvery: 10 });
     expect(result.summary.algorithm).toBe('fixmatch+adsh');
+    // No tensor growth from step 5 to step 50 (the final evaluation and checkpoint included).
+    expect(new Set(tensorCounts).size).toBe(1);
     expect(trainEvents.at(-1)!.lossLabeled).toBeLessThan(0.8);
     expect(result.summary.final.balancedAccuracy).toBeGreaterThan(0.5);
     const { loadCheckpoint } = await import('../../src/train/checkpoint.js');

@@ -99,9 +99,11 @@ describe('the DebiasPL add-on', () => {
 });
 
 describe('fixmatch --with debiaspl on tiny data', () => {
-  it('learns, logs p̂ with its KL to the truth and the CLD term, and checkpoints p̂', async () => {
-    const { result, trainEvents, events } = await tinySslRun({ algorithm: 'fixmatch', with: ['debiaspl'] }, backend, 'debiaspl', { debiasplMomentum: 0.9 });
+  it('learns, tensors flat, logs p̂ with its KL to the truth and the CLD term, and checkpoints p̂', async () => {
+    const { result, trainEvents, events, tensorCounts } = await tinySslRun({ algorithm: 'fixmatch', with: ['debiaspl'] }, backend, 'debiaspl', { debiasplMomentum: 0.9 });
     expect(result.summary.algorithm).toBe('fixmatch+debiaspl');
+    // No tensor growth from step 5 to step 50 (the final evaluation and checkpoint included).
+    expect(new Set(tensorCounts).size).toBe(1);
     expect(trainEvents.at(-1)!.lossLabeled).toBeLessThan(0.8);
     expect(Number.isFinite(trainEvents.at(-1)!.lossCld)).toBe(true);
     expect(result.summary.final.balancedAccuracy).toBeGreaterThan(0.5);

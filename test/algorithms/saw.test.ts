@@ -108,9 +108,11 @@ describe('the SAW add-on', () => {
 });
 
 describe('fixmatch --with saw on tiny data', () => {
-  it('learns, estimates the unlabeled distribution and checkpoints its state', async () => {
-    const { result, trainEvents, events } = await tinySslRun({ algorithm: 'fixmatch', with: ['saw'] }, backend, 'saw', { sawUpdateEvery: 10 });
+  it('learns, tensors flat, estimates the unlabeled distribution and checkpoints its state', async () => {
+    const { result, trainEvents, events, tensorCounts } = await tinySslRun({ algorithm: 'fixmatch', with: ['saw'] }, backend, 'saw', { sawUpdateEvery: 10 });
     expect(result.summary.algorithm).toBe('fixmatch+saw');
+    // No tensor growth from step 5 to step 50 (the final evaluation and checkpoint included).
+    expect(new Set(tensorCounts).size).toBe(1);
     // The weighted labeled CE starts near ln 4 = 1.386 and falls; chance is 25% on 4 classes.
     expect(trainEvents.at(-1)!.lossLabeled).toBeLessThan(0.8);
     expect(result.summary.final.balancedAccuracy).toBeGreaterThan(0.5);
