@@ -9,6 +9,9 @@ import { abcMethod } from './abc.js';
 import { pseudoLabelMethod } from './pseudo-label.js';
 import { meanTeacherMethod } from './mean-teacher.js';
 import { flexmatchMethod } from './flexmatch/flexmatch.js';
+import { sawMethod } from './saw/saw.js';
+import { adshMethod } from './adsh/adsh.js';
+import { debiasplMethod } from './debiaspl/debiaspl.js';
 
 /**
  * Every built-in method, one line each: base learners, supervised learners, add-ons. RunConfig,
@@ -25,6 +28,9 @@ export const builtInMethods = [
   dasoMethod,
   logitAdjustmentMethod,
   abcMethod,
+  sawMethod,
+  adshMethod,
+  debiasplMethod,
 ] as const;
 
 /** The method registry of this process: the built-ins, plus whatever `registry.register` adds. */
@@ -70,3 +76,10 @@ export { blendPseudoLabels } from './daso/blending.js';
 export { semanticAlignmentLoss } from './daso/alignment-loss.js';
 export { semanticPseudoLabels, prototypeLogits } from './daso/semantic-pseudo-labels.js';
 export { resolveDistTemperature, type DasoOptions } from './daso/options.js';
+export { createSaw, sawOptions, type SawContext, type SawOptions } from './saw/saw.js';
+export { effectiveBeta, smoothedClassWeights } from './saw/class-weights.js';
+export { createAdsh, adshOptions, type AdshContext, type AdshOptions } from './adsh/adsh.js';
+export { adaptiveThresholds, roundHalfEven } from './adsh/adaptive-thresholds.js';
+export { createDebiaspl, debiasplOptions, type DebiasplOptions } from './debiaspl/debiaspl.js';
+export { debiasedLogits, meanPrediction, updateClassPrior } from './debiaspl/class-prior.js';
+export { cldLoss } from './debiaspl/cld-loss.js';
