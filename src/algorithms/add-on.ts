@@ -7,7 +7,7 @@ import type { Classifier } from '../models/model.js';
  * labeled loss) claiming the same one are refused at config time: logits are adjusted once
  * (adjusting twice double-counts the prior, as a post-hoc adjustment of a Balanced-Softmax model).
  */
-export const EXCLUSIVE_POINTS = ['labeled-logits', 'unlabeled-logits', 'threshold', 'labeled-weights'] as const;
+export const EXCLUSIVE_POINTS = ['labeled-logits', 'unlabeled-logits', 'strong-logits', 'threshold', 'labeled-weights'] as const;
 export type ExclusivePoint = (typeof EXCLUSIVE_POINTS)[number];
 
 /**
@@ -59,7 +59,8 @@ export interface LogitContext {
  * 2. `adjustLabeledLogits` and `labeledWeights` before the labeled loss, `adjustUnlabeledLogits` on
  *    the weak logits before the pseudo-label distribution is formed;
  * 3. `transformTarget`: each add-on maps the previous target distribution to its own;
- * 4. `thresholds` and `unlabeledWeights` on the final target, for the masked unlabeled loss;
+ * 4. `thresholds` and `unlabeledWeights` on the final target, and `adjustStrongLogits` on the
+ *    logits, for the masked unlabeled loss;
  * 5. `lossTerms`: extra weighted loss terms, added to the total;
  * 6. `pseudoLabelSources`: named pseudo-labels for the quality report;
  * 7. `afterStep` on the read-back pseudo-labels; `state`/`restore` checkpoint what it keeps;
@@ -87,6 +88,11 @@ export interface AddOn {
   thresholds?(target: tf.Tensor2D, view: UnlabeledView): tf.Tensor1D;
   /** Per-sample weights [B_u] ≥ 0 multiplying the unlabeled loss (SAW); several add-ons multiply. */
   unlabeledWeights?(target: tf.Tensor2D, view: UnlabeledView): tf.Tensor1D;
+  /**
+   * The logits [B_u, C] the unlabeled loss is taken on, from the strong logits (DebiasPL's
+   * adaptive margin, z_strong + τ·log p̂); gradient flows. Exclusive point `strong-logits`.
+   */
+  adjustStrongLogits?(logitsStrong: tf.Tensor2D, view: UnlabeledView): tf.Tensor2D;
   /**
    * @param others the target transforms of every OTHER add-on of the chain, in order: an add-on
    * with its own pseudo-labels (ABC's balanced head) passes them through DASO's blend this way.
@@ -116,6 +122,8 @@ export interface AddOnChain {
   transformTarget(target: tf.Tensor2D, view: UnlabeledView): tf.Tensor2D;
   /** The claiming add-on's per-sample thresholds [B_u], or `fallback` (the learner's own) when none claims them. */
   thresholds(target: tf.Tensor2D, view: UnlabeledView, fallback: number): tf.Tensor1D | number;
+  /** The claiming add-on's logits for the unlabeled loss, or the strong logits unchanged. */
+  adjustStrongLogits(logitsStrong: tf.Tensor2D, view: UnlabeledView): tf.Tensor2D;
   /** The product of the add-ons' unlabeled weights [B_u], or null when none gives any. */
   unlabeledWeights(target: tf.Tensor2D, view: UnlabeledView): tf.Tensor1D | null;
   lossTerms(view: UnlabeledView): Record<string, tf.Scalar>;
@@ -170,6 +178,10 @@ export function composeAddOns(addOns: readonly AddOn[]): AddOnChain {
     thresholds(target, view, fallback) {
       const owner = addOns.find((a) => a.thresholds);
       return owner ? owner.thresholds!(target, view) : fallback;
+    },
+    adjustStrongLogits(logitsStrong, view) {
+      const owner = addOns.find((a) => a.adjustStrongLogits);
+      return owner ? owner.adjustStrongLogits!(logitsStrong, view) : logitsStrong;
     },
     unlabeledWeights(target, view) {
       const parts = addOns.filter((a) => a.unlabeledWeights).map((a) => a.unlabeledWeights!(target, view));

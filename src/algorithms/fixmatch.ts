@@ -56,7 +56,7 @@ export function createFixMatch(opts: FixMatchOptions, ctx: Pick<RunContext, 'lab
       };
       const target = addOns.transformTarget(probs, view);
       const threshold = addOns.thresholds(target, view, opts.threshold);
-      const { final, mask, lossU } = maskedPseudoLabelLoss(logitsStrong, target, threshold, addOns.unlabeledWeights(target, view));
+      const { final, mask, lossU } = maskedPseudoLabelLoss(addOns.adjustStrongLogits(logitsStrong, view), target, threshold, addOns.unlabeledWeights(target, view));
       const extra = addOns.lossTerms(view);
       let total = tf.add(lossX, tf.mul(lossU, opts.lambdaU)) as tf.Scalar;
       for (const term of Object.values(extra)) total = tf.add(total, term) as tf.Scalar;
@@ -111,6 +111,6 @@ export const fixmatchMethod = defineLearner({
   paper: 'Sohn et al., NeurIPS 2020',
   code: 'ytaek-oh/daso lib/algorithm/fixmatch.py (DASO\'s baseline)',
   sections: [fixmatchOptions],
-  capabilities: ['pseudo-label-target', 'confidence-threshold', 'unlabeled-sample-weights', 'labeled-sample-weights', 'weak-strong-views'],
+  capabilities: ['pseudo-label-target', 'confidence-threshold', 'unlabeled-sample-weights', 'labeled-sample-weights', 'weak-strong-views', 'unlabeled-logits-loss'],
   create: (values, ctx, addOns) => createFixMatch(values, ctx, addOns),
 });

@@ -96,6 +96,7 @@ export const LEARNER_CAPABILITIES = {
   'unlabeled-sample-weights': 'sums a per-sample unlabeled loss, which add-ons may weight',
   'labeled-sample-weights': 'takes its labeled loss from the slot, which add-ons may weight per sample',
   'weak-strong-views': 'runs the student on a weak and a strong view of each unlabeled image and shows add-ons both',
+  'unlabeled-logits-loss': 'takes its unlabeled loss as a cross-entropy on the student\'s logits, which add-ons may shift',
 } as const;
 export type LearnerCapability = keyof typeof LEARNER_CAPABILITIES;
 

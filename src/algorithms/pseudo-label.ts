@@ -70,7 +70,7 @@ export function createPseudoLabel(opts: PseudoLabelOptions, ctx: Pick<RunContext
       };
       const target = addOns.transformTarget(probs, view);
       const threshold = addOns.thresholds(target, view, opts.threshold);
-      const { final, mask, lossU } = maskedPseudoLabelLoss(logitsU, target, threshold, addOns.unlabeledWeights(target, view));
+      const { final, mask, lossU } = maskedPseudoLabelLoss(addOns.adjustStrongLogits(logitsU, view), target, threshold, addOns.unlabeledWeights(target, view));
       const rampup = unlabeledRampupWeight(stepCtx.step, stepCtx.iterations, opts);
       const extra = addOns.lossTerms(view);
       let total = tf.add(lossX, tf.mul(lossU, opts.lambdaU * rampup)) as tf.Scalar;
@@ -99,6 +99,6 @@ export const pseudoLabelMethod = defineLearner({
   paper: 'Lee, ICML-W 2013',
   code: 'ytaek-oh/daso lib/algorithm/pseudo_label.py',
   sections: [pseudoLabelOptions, unlabeledRampupOptions],
-  capabilities: ['pseudo-label-target', 'confidence-threshold', 'unlabeled-sample-weights', 'labeled-sample-weights'],
+  capabilities: ['pseudo-label-target', 'confidence-threshold', 'unlabeled-sample-weights', 'labeled-sample-weights', 'unlabeled-logits-loss'],
   create: (values, ctx, addOns) => createPseudoLabel(values, ctx, addOns),
 });

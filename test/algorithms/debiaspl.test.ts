@@ -47,6 +47,25 @@ describe('p̂ and the debiased logits (main_DebiasPL.py update_qhat, causal_infe
   });
 });
 
+describe('the DebiasPL adaptive margin', () => {
+  it('shifts the strong logits by τ·log of THIS step\'s updated p̂', () => {
+    // C = 3, p̂ uniform, m = 0.5, τ = 0.4; weak logits [ln 2, 0, 0] -> softmax [0.5, 0.25, 0.25];
+    // p̂' = 0.5·1/3 + 0.5·[0.5, 0.25, 0.25] = [0.416667, 0.291667, 0.291667];
+    // τ·log p̂' = [−0.350188, −0.492858, −0.492858]; z_s = [1, 2, 3] -> [0.649812, 1.507142, 2.507142].
+    const addOn = createDebiaspl({ debiasplTau: 0.4, debiasplMomentum: 0.5, debiasplCldWeight: 0 }, { numClasses: 3 });
+    const before = tf.memory().numTensors;
+    const out = tf.tidy(() => {
+      addOn.adjustUnlabeledLogits!(tf.tensor2d([[Math.log(2), 0, 0]]), { step: 0, iterations: 10 });
+      const view = { step: 0 } as UnlabeledView;
+      return Array.from(addOn.adjustStrongLogits!(tf.tensor2d([[1, 2, 3]]), view).dataSync()).map((v) => Number(v.toFixed(5)));
+    });
+    expect(out).toEqual([0.64981, 1.50714, 2.50714]);
+    addOn.dispose!();
+    expect(tf.memory().numTensors).toBe(before);
+    expect(() => tf.tidy(() => addOn.adjustStrongLogits!(tf.tensor2d([[1, 2, 3]]), { step: 1 } as UnlabeledView))).toThrow(/before this step/);
+  });
+});
+
 describe('the DebiasPL add-on', () => {
   const opts = { debiasplTau: 0.4, debiasplMomentum: 0.5, debiasplCldWeight: 0.3 } as const;
   const step = (d: ReturnType<typeof createDebiaspl>, s: number, logits: number[][]): { adjusted: number[]; cld: number } =>

@@ -41,12 +41,12 @@ interface WeakStep {
  * 2. after the step, p̂ ← m·p̂ + (1 − m)·mean over the batch axis of softmax(z_weak), the raw
  *    (not debiased) weak probabilities, p̂ starting uniform (`afterStep`; the batch mean is taken
  *    in the step's forward and read back once, a [C] vector);
- * 3. the CLD loss λ_cld · {@link cldLoss}(softmax(z_strong), softmax(z_weak)) (`lossTerms`, `lossCld`).
+ * 3. the adaptive margin: the unlabeled loss is taken on z_strong + τ·log p̂', p̂' = this step's
+ *    updated p̂ (`adjustStrongLogits`; exclusive point `strong-logits`);
+ * 4. the CLD loss λ_cld · {@link cldLoss}(softmax(z_strong), softmax(z_weak)) (`lossTerms`, `lossCld`).
  * p̂ is the run's estimate of the unlabeled distribution (`priorEstimate`), checkpointed.
  *
- * Not applied: the official adaptive margin loss, CE(z_strong + τ·log p̂, ŷ) with the updated p̂.
- * The base learner takes its unlabeled loss on z_strong as it is, and no extension point lets an
- * add-on shift the logits that loss is taken on. Also not carried: the official `--multiviews`
+ * Not carried: the official `--multiviews`
  * (two weak and two strong views per image: our learners draw one of each), and `--masked-qhat`
  * (off in every official script).
  */
@@ -57,6 +57,7 @@ export function createDebiaspl(opts: DebiasplOptions, ctx: { readonly numClasses
   // (and the weak probabilities for the CLD loss): a step's tensors, never a later step's.
   let pendingMean: tf.Tensor1D | null = null;
   let weak: WeakStep | null = null;
+  let weakStep = -1;
 
   const dropPending = (): void => {
     pendingMean?.dispose();
@@ -69,9 +70,19 @@ export function createDebiaspl(opts: DebiasplOptions, ctx: { readonly numClasses
     name: 'debiaspl',
     adjustUnlabeledLogits(logits: tf.Tensor2D, logitCtx: LogitContext) {
       dropPending();
+      weakStep = logitCtx.step;
       pendingMean = tf.keep(meanPrediction(logits));
       if (opts.debiasplCldWeight > 0) weak = { step: logitCtx.step, probs: tf.keep(tf.tidy(() => tf.softmax(stopGradient(logits)) as tf.Tensor2D)) };
       return debiasedLogits(logits, prior, opts.debiasplTau);
+    },
+    adjustStrongLogits(logitsStrong: tf.Tensor2D, view: UnlabeledView) {
+      if (!pendingMean || weakStep !== view.step) throw new Error('debiaspl: adjustStrongLogits before this step\'s adjustUnlabeledLogits');
+      const mean = pendingMean;
+      // p̂' = m·p̂ + (1 − m)·mean on the device; the official code updates q̂ before this loss.
+      return tf.tidy(() => {
+        const updated = tf.add(tf.mul(tf.tensor1d(prior), opts.debiasplMomentum), tf.mul(mean, 1 - opts.debiasplMomentum));
+        return tf.add(logitsStrong, tf.mul(tf.log(updated), opts.debiasplTau)) as tf.Tensor2D;
+      });
     },
     lossTerms(view: UnlabeledView): Record<string, tf.Scalar> {
       if (opts.debiasplCldWeight <= 0) return {};
@@ -107,8 +118,8 @@ export const debiasplMethod = defineAddOn({
   paper: 'Wang et al., CVPR 2022',
   code: 'frank-xwang/debiased-pseudo-labeling main_DebiasPL.py',
   defaultBase: 'fixmatch',
-  claims: ['unlabeled-logits'],
-  requires: ['pseudo-label-target'],
+  claims: ['unlabeled-logits', 'strong-logits'],
+  requires: ['pseudo-label-target', 'unlabeled-logits-loss'],
   sections: [debiasplOptions],
   create: (values, ctx) => createDebiaspl(values, { numClasses: ctx.numClasses }),
 });

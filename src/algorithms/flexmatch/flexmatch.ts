@@ -91,7 +91,7 @@ export function createFlexMatch(opts: FlexMatchOptions, ctx: Pick<RunContext, 'l
       // gradient of its int32 indices (tfjs refuses), and the indices do hang off the forward.
       const classThresholds = tf.tensor2d(curriculum.classThresholds(opts.threshold), [1, ctx.numClasses]);
       const thresholds = tf.sum(tf.mul(tf.oneHot(tf.argMax(target, 1) as tf.Tensor1D, ctx.numClasses), classThresholds), 1) as tf.Tensor1D;
-      const { final, mask, lossU } = maskedPseudoLabelLoss(logitsStrong, target, thresholds, addOns.unlabeledWeights(target, view));
+      const { final, mask, lossU } = maskedPseudoLabelLoss(addOns.adjustStrongLogits(logitsStrong, view), target, thresholds, addOns.unlabeledWeights(target, view));
       const confidence = tf.max(target, 1).dataSync();
       pending = { step: stepCtx.step, positions: Int32Array.from(batch.unlabeledPositions), selected: Uint8Array.from(confidence, (c) => (c >= tau ? 1 : 0)) };
 
@@ -138,6 +138,6 @@ export const flexmatchMethod = defineLearner({
   sections: [flexmatchOptions],
   // No 'confidence-threshold': the curriculum owns the per-class thresholds, so an add-on that
   // sets per-sample thresholds (Adsh) would replace FlexMatch itself; the registry refuses it.
-  capabilities: ['pseudo-label-target', 'unlabeled-sample-weights', 'labeled-sample-weights', 'weak-strong-views'],
+  capabilities: ['pseudo-label-target', 'unlabeled-sample-weights', 'labeled-sample-weights', 'weak-strong-views', 'unlabeled-logits-loss'],
   create: (values, ctx, addOns) => createFlexMatch(values, ctx, addOns),
 });
