@@ -9,13 +9,31 @@ export interface TrainBatch {
   readonly labeledLabels: tf.Tensor1D;
   /** Weak views of the unlabeled images [B_u, H, W, C] (B_u = 0 for a supervised learner). */
   readonly weakImages: tf.Tensor4D;
-  /** Strong views of the same unlabeled images [B_u, H, W, C]. */
+  /** Strong views of the same unlabeled images [B_u, H, W, C] (B_u = 0 when the learner asks for none). */
   readonly strongImages: tf.Tensor4D;
+  /**
+   * Weak views 2..K of the same unlabeled images, each [B_u, H, W, C], for a learner whose
+   * `unlabeledViews` hook asks for K > 1 weak views (MixMatch); absent or empty otherwise.
+   * Drawn independently of `weakImages`, row i is always the same image.
+   */
+  readonly extraWeakImages?: readonly tf.Tensor4D[];
+  /** Strong views 2..K likewise (ReMixMatch's augmentation anchoring); absent or empty otherwise. */
+  readonly extraStrongImages?: readonly tf.Tensor4D[];
   /**
    * [B_u] positions of the unlabeled images in the unlabeled split (0..numUnlabeled−1), for
    * per-sample state (FlexMatch, DARP, SAW). Never their labels: those reach reporting only.
    */
   readonly unlabeledPositions: Int32Array;
+}
+
+/** All weak views of the unlabeled images, `weakImages` first; borrowed from the batch. */
+export function weakViews(batch: TrainBatch): readonly tf.Tensor4D[] {
+  return [batch.weakImages, ...(batch.extraWeakImages ?? [])];
+}
+
+/** All strong views of the unlabeled images, `strongImages` first (none when it is empty); borrowed. */
+export function strongViews(batch: TrainBatch): readonly tf.Tensor4D[] {
+  return batch.strongImages.shape[0] === 0 ? [] : [batch.strongImages, ...(batch.extraStrongImages ?? [])];
 }
 
 /** What an algorithm may use besides the batch. */

@@ -44,6 +44,7 @@ export const DEFAULT_METHOD = fixmatchMethod.name;
 
 export type { Algorithm, TrainBatch, StepContext, StepLoss, StepPseudoLabels, PseudoLabelTensors, AlgorithmState } from './algorithm.js';
 export { composeAddOns, EXCLUSIVE_POINTS, type AddOn, type AddOnChain, type ExclusivePoint, type LabeledView, type LogitContext, type TargetTransform, type UnlabeledView } from './add-on.js';
+export { weakViews, strongViews } from './algorithm.js';
 export {
   defineAddOn,
   defineLearner,
@@ -59,6 +60,7 @@ export {
   type MethodKind,
   type RunContext,
   type SectionsValues,
+  type UnlabeledViews,
 } from './method.js';
 export { MethodRegistry, type Composition, type LearnerHooks, type SlotClaim } from './registry.js';
 export { createFixMatch, fixmatchOptions, maskedPseudoLabelLoss, type FixMatchOptions } from './fixmatch.js';

@@ -100,6 +100,17 @@ export const LEARNER_CAPABILITIES = {
 } as const;
 export type LearnerCapability = keyof typeof LEARNER_CAPABILITIES;
 
+/** Views per unlabeled image a learner's step trains on (see `LearnerEntry.unlabeledViews`). */
+export interface UnlabeledViews {
+  /** Weak views, at least 1. */
+  readonly weak: number;
+  /** Strong views, 0 or more. */
+  readonly strong: number;
+}
+
+/** One weak and one strong view of each unlabeled image: FixMatch's, and the default. */
+export const ONE_VIEW_EACH: UnlabeledViews = { weak: 1, strong: 1 };
+
 /** A learner that continues a finished run (decoupled training's stage 2). */
 export interface StartsFrom<V = Record<string, unknown>> {
   /** The option holding the stage-1 run directory. */
@@ -134,6 +145,12 @@ export interface LearnerEntry<N extends string = string, S extends readonly Opti
   readonly startsFrom?: StartsFrom<SectionsValues<S>>;
   /** The run length the learner implies when no preset or flag sets `iterations` (τ-norm, NCM: 0), and how `--help` says it. */
   readonly iterations?: { readonly of: (values: SectionsValues<S>) => number; readonly describe: string };
+  /**
+   * How many weak and strong views of each unlabeled image the step needs (default one of each):
+   * MixMatch K weak and no strong, ReMixMatch one weak and K strong. The trainer feeds them as
+   * `weakImages` + `extraWeakImages` and `strongImages` + `extraStrongImages`.
+   */
+  readonly unlabeledViews?: (values: SectionsValues<S>) => UnlabeledViews;
   /** Labeled samplers of the step, each drawing one batch; the batch is their concatenation (BBN: the slot's and reversed). */
   readonly labeledSamplers?: (values: SectionsValues<S>, slotSampler: string) => readonly string[];
   /** Work after the last step, before the final evaluation (τ-norm's search, NCM's class means); returns what to record. */

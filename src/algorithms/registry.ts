@@ -2,7 +2,7 @@ import { UserError } from '../errors.js';
 import type { OptionSection, OptionSpec } from '../options/option-spec.js';
 import type { Algorithm } from './algorithm.js';
 import { composeAddOns, type ExclusivePoint } from './add-on.js';
-import { LEARNER_CAPABILITIES, type AddOnEntry, type ChartMarker, type DataFacts, type FinishContext, type LearnerEntry, type MethodEntry, type ModelNeeds, type RunContext } from './method.js';
+import { LEARNER_CAPABILITIES, ONE_VIEW_EACH, type AddOnEntry, type ChartMarker, type DataFacts, type FinishContext, type LearnerEntry, type MethodEntry, type ModelNeeds, type RunContext, type UnlabeledViews } from './method.js';
 
 /** A run's method: one base learner and its add-ons in order. */
 export interface Composition {
@@ -173,7 +173,7 @@ export class MethodRegistry {
 
   /**
    * The base learner's hooks bound to a config's values: the model it needs, the run it starts
-   * from, its implied run length, its labeled samplers and its finishing work.
+   * from, its implied run length, its labeled samplers, its unlabeled views and its finishing work.
    */
   learnerHooks(config: Composition): LearnerHooks {
     const e = this.learner(config.algorithm);
@@ -184,6 +184,7 @@ export class MethodRegistry {
       startsFrom: e.startsFrom ? { option: e.startsFrom.option, sameAs: e.startsFrom.sameAs, keepHead: call<boolean>(e.startsFrom.keepHead) } : null,
       iterations: e.iterations ? call<number>(e.iterations.of) : null,
       labeledSamplers: (slot) => (e.labeledSamplers ? call<readonly string[]>(e.labeledSamplers, slot) : [slot]),
+      unlabeledViews: e.unlabeledViews ? checkedViews(e.name, call<UnlabeledViews>(e.unlabeledViews)) : ONE_VIEW_EACH,
       finish: e.finish ? (ctx) => call<Readonly<Record<string, number | string>>>(e.finish, ctx) : null,
     };
   }
@@ -232,6 +233,8 @@ export interface LearnerHooks {
   readonly startsFrom: { readonly option: string; readonly sameAs: readonly string[]; readonly keepHead: boolean } | null;
   readonly iterations: number | null;
   readonly labeledSamplers: (slotSampler: string) => readonly string[];
+  /** Weak and strong views per unlabeled image the step needs. */
+  readonly unlabeledViews: UnlabeledViews;
   readonly finish: ((ctx: FinishContext) => Readonly<Record<string, number | string>>) | null;
 }
 
@@ -239,6 +242,14 @@ export interface LearnerHooks {
 interface DataFactsSource {
   readonly gammaL: number;
   readonly gammaU: number;
+}
+
+/** A learner's view counts, checked (a programming error, not a user's). */
+function checkedViews(learner: string, v: UnlabeledViews): UnlabeledViews {
+  if (!(Number.isInteger(v.weak) && v.weak >= 1 && Number.isInteger(v.strong) && v.strong >= 0)) {
+    throw new Error(`MethodRegistry: ${learner}.unlabeledViews gave ${JSON.stringify(v)}; weak must be an integer >= 1, strong >= 0`);
+  }
+  return v;
 }
 
 /** The values of an entry's own sections, picked from a config. */

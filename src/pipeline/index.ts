@@ -3,6 +3,7 @@ export {
   AUG_STREAM,
   View,
   createSslBatchStream,
+  unlabeledViewId,
   type SslAugmentOptions,
   type SslBatch,
   type SslBatchSource,

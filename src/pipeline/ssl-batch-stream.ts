@@ -27,6 +27,17 @@ export const AUG_STREAM = 3;
 /** The three views of a batch, as the `view` component of a sample's seed. */
 export const View = { labeledWeak: 0, unlabeledWeak: 1, unlabeledStrong: 2 } as const;
 
+/**
+ * The `view` seed component of the k-th (0-based) weak or strong view of the unlabeled images.
+ * View 0 keeps the ids of `View` (so one-view batches are unchanged); further views take the odd
+ * (weak: 3, 5, ...) and even (strong: 4, 6, ...) ids above them, so no two views share seeds.
+ */
+export function unlabeledViewId(kind: 'weak' | 'strong', k: number): number {
+  if (!(Number.isInteger(k) && k >= 0)) throw new Error(`unlabeledViewId: k must be an integer >= 0, got ${k}`);
+  if (k === 0) return kind === 'weak' ? View.unlabeledWeak : View.unlabeledStrong;
+  return kind === 'weak' ? 2 * k + 1 : 2 * k + 2;
+}
+
 /** Augmentation settings of the stream. */
 export interface SslAugmentOptions {
   /** Reflect padding of the weak crop, pixels (4 in FixMatch/DASO). */
@@ -35,6 +46,10 @@ export interface SslAugmentOptions {
   readonly cutoutSize?: number;
   /** Produce the strong view of unlabeled images; when false `strongImages` is empty. */
   readonly strong: boolean;
+  /** Weak views per unlabeled image (MixMatch: K = 2); default 1. Views 2.. go to `extraWeakImages`. */
+  readonly weakViews?: number;
+  /** Strong views per unlabeled image when `strong` (ReMixMatch: K = 2); default 1. Views 2.. go to `extraStrongImages`. */
+  readonly strongViews?: number;
 }
 
 /** Options of `createSslBatchStream`. */
@@ -81,6 +96,13 @@ export interface SslBatch {
   readonly weakImages: Uint8Array;
   /** [U, H, W, C] uint8 (empty when `augment.strong` is false). */
   readonly strongImages: Uint8Array;
+  /**
+   * Weak views 2..K of the same unlabeled images, each [U, H, W, C] uint8, independently drawn
+   * (seed view id `unlabeledViewId('weak', k)`); absent or empty when one weak view is asked for.
+   */
+  readonly extraWeakImages?: readonly Uint8Array[];
+  /** Strong views 2..K likewise (`unlabeledViewId('strong', k)`); absent or empty for one. */
+  readonly extraStrongImages?: readonly Uint8Array[];
   /** [U] ground-truth labels of the unlabeled images: only for pseudo-label quality reports. */
   readonly unlabeledLabels: Int32Array;
   /** [U] indices into the training set of the unlabeled images. */
@@ -173,6 +195,10 @@ export function createSslBatchStream(opts: SslBatchStreamOptions): SslBatchSourc
   const size = dims.height * dims.width * dims.channels;
   const cutoutSize = opts.augment.cutoutSize ?? defaultCutoutSize(dims);
   const strong = opts.augment.strong;
+  const weakViews = opts.augment.weakViews ?? 1;
+  const strongViews = strong ? (opts.augment.strongViews ?? 1) : 0;
+  assertInt('augment.weakViews', weakViews, 1);
+  if (strong) assertInt('augment.strongViews', strongViews, 1);
   if (opts.labeledSampler !== undefined && opts.labeledSampler.count !== labeledIdx.length) {
     throw new Error(
       `createSslBatchStream: labeledSampler covers ${opts.labeledSampler.count} items but labeledIdx has ${labeledIdx.length}`,
@@ -219,17 +245,21 @@ export function createSslBatchStream(opts: SslBatchStreamOptions): SslBatchSourc
         uLab[i] = train.labels[uIdx[i]];
       }
     }
-    const [labeledImages, weakImages, strongImages] = await Promise.all([
+    const views = (mode: 'weak' | 'strong', count: number): Array<Promise<Uint8Array>> =>
+      Array.from({ length: count }, (_, k) => augmentView(mode, uIdx, step, unlabeledViewId(mode, k)));
+    const [labeledImages, weak, strongs] = await Promise.all([
       augmentView('weak', lIdx, step, View.labeledWeak),
-      augmentView('weak', uIdx, step, View.unlabeledWeak),
-      strong ? augmentView('strong', uIdx, step, View.unlabeledStrong) : Promise.resolve(new Uint8Array(0)),
+      Promise.all(views('weak', weakViews)),
+      Promise.all(views('strong', strongViews)),
     ]);
     return {
       step,
       labeledImages,
       labeledLabels: lLab,
-      weakImages,
-      strongImages,
+      weakImages: weak[0],
+      strongImages: strongs[0] ?? new Uint8Array(0),
+      extraWeakImages: weak.slice(1),
+      extraStrongImages: strongs.slice(1),
       unlabeledLabels: uLab,
       unlabeledIndices: uIdx,
       unlabeledPositions: uPos,
@@ -239,7 +269,8 @@ export function createSslBatchStream(opts: SslBatchStreamOptions): SslBatchSourc
     };
   };
 
-  const batchBytes = (b: SslBatch): number => b.labeledImages.length + b.weakImages.length + b.strongImages.length;
+  const batchBytes = (b: SslBatch): number =>
+    [b.labeledImages, b.weakImages, b.strongImages, ...(b.extraWeakImages ?? []), ...(b.extraStrongImages ?? [])].reduce((n, a) => n + a.length, 0);
 
   // Stream state.
   let nextStep = startStep; // next step handed out by next()

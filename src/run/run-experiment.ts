@@ -150,6 +150,7 @@ async function trainInRunDir(config: RunConfig, runDir: string, prepared: Prepar
       stop: opts.stop,
       onStep: opts.onStep,
       labeledSamplers: hooks.labeledSamplers(config.sampler),
+      unlabeledViews: hooks.unlabeledViews,
       finish: hooks.finish ?? undefined,
     });
     const logits = result.finalTestLogits ?? predict(state.ema.model, dataset.test, null, dataset).logits;

@@ -2,7 +2,7 @@ import type { RunConfig } from '../config/run-config.js';
 import type { Dataset } from '../data/image-set.js';
 import type { LongTailSplit } from '../data/longtail.js';
 import { ConcatenatedSampler, SamplerStream, createLabeledSampler, type LabeledSamplerName } from '../data/samplers.js';
-import type { FinishContext } from '../algorithms/method.js';
+import type { FinishContext, UnlabeledViews } from '../algorithms/method.js';
 import type { StepPseudoLabels } from '../algorithms/algorithm.js';
 import { createSslBatchStream } from '../pipeline/index.js';
 import { PseudoLabelTracker, type PseudoLabelWindow, type PseudoLabelObservation } from '../eval/pseudo-label-tracker.js';
@@ -35,6 +35,8 @@ export interface TrainerSetup {
   readonly onStep?: (step: number) => void;
   /** Labeled samplers whose batches make up each step's labeled batch (default: `config.sampler`). */
   readonly labeledSamplers?: readonly string[];
+  /** Weak and strong views per unlabeled image the learner's step needs (default one each). */
+  readonly unlabeledViews?: UnlabeledViews;
   /** The learner's work after the last step (τ-norm, NCM), followed by a final evaluation. */
   readonly finish?: (ctx: FinishContext) => Readonly<Record<string, number | string>>;
 }
@@ -78,6 +80,7 @@ export async function train(setup: TrainerSetup): Promise<TrainResult> {
 
   const labeledLabels = Int32Array.from(split.labeled, (i) => dataset.train.labels[i]);
   const unlabeled = state.algorithm.usesUnlabeled;
+  const views = setup.unlabeledViews ?? { weak: 1, strong: 1 };
   const samplerNames = (setup.labeledSamplers ?? [config.sampler]) as readonly LabeledSamplerName[];
   const samplers = samplerNames.map((name, i) =>
     createLabeledSampler(name, labeledLabels, config.seed, { iterations: config.iterations, batchSize: config.labeledBatch }, i === 0 ? SamplerStream.labeled : SamplerStream.labeledSecond + i - 1),
@@ -93,7 +96,7 @@ export async function train(setup: TrainerSetup): Promise<TrainResult> {
     startStep,
     prefetch: config.prefetch,
     workers: config.workers,
-    augment: { padding: 4, strong: unlabeled },
+    augment: { padding: 4, strong: unlabeled && views.strong > 0, weakViews: views.weak, strongViews: Math.max(1, views.strong) },
   });
 
   const started = Date.now();

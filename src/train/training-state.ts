@@ -125,11 +125,14 @@ export function trainStep(state: TrainingState, batch: SslBatch, step: number): 
   const { height: h, width: w, channels: c } = batch;
   const nl = batch.labeledLabels.length;
   const nu = batch.unlabeledLabels.length;
+  const view = (images: Uint8Array): tf.Tensor4D => toInputTensor(images, images.length > 0 ? nu : 0, h, w, c, dataset.mean, dataset.std);
   const tensors: TrainBatch = {
     labeledImages: toInputTensor(batch.labeledImages, nl, h, w, c, dataset.mean, dataset.std),
     labeledLabels: tf.tensor1d(batch.labeledLabels, 'int32'),
     weakImages: toInputTensor(batch.weakImages, nu, h, w, c, dataset.mean, dataset.std),
-    strongImages: toInputTensor(batch.strongImages, batch.strongImages.length > 0 ? nu : 0, h, w, c, dataset.mean, dataset.std),
+    strongImages: view(batch.strongImages),
+    ...(batch.extraWeakImages?.length ? { extraWeakImages: batch.extraWeakImages.map(view) } : {}),
+    ...(batch.extraStrongImages?.length ? { extraStrongImages: batch.extraStrongImages.map(view) } : {}),
     unlabeledPositions: batch.unlabeledPositions,
   };
   const ctx = { step, iterations: config.iterations, model, ema: ema.model };

@@ -9,6 +9,7 @@ import {
   View,
   createAugmentPool,
   createSslBatchStream,
+  unlabeledViewId,
   type SslBatch,
   type SslBatchSource,
   type SslBatchStreamOptions,
@@ -98,6 +99,57 @@ describe('determinism', () => {
       expect(Array.from(b.strongImages.subarray(i * size, (i + 1) * size))).toEqual(Array.from(strong));
       expect(b.unlabeledLabels[i]).toBe(train.labels[k]);
     }
+  });
+});
+
+describe('several views per unlabeled image (MixMatch: K weak; ReMixMatch: 1 weak + K strong)', () => {
+  const views = (b: SslBatch) => ({
+    ...plain(b),
+    extraWeakImages: (b.extraWeakImages ?? []).map((v) => Array.from(v)),
+    extraStrongImages: (b.extraStrongImages ?? []).map((v) => Array.from(v)),
+  });
+
+  it('view ids: view 0 keeps View\'s ids, further views take 3, 5, ... (weak) and 4, 6, ... (strong)', () => {
+    expect([0, 1, 2].map((k) => unlabeledViewId('weak', k))).toEqual([View.unlabeledWeak, 3, 5]);
+    expect([0, 1, 2].map((k) => unlabeledViewId('strong', k))).toEqual([View.unlabeledStrong, 4, 6]);
+  });
+
+  it('extra views are the augmentations of the same images with their own seeds; the first views are unchanged', async () => {
+    const one = (await take(stream(base()), 2))[1];
+    const s = stream(base({ augment: { padding: 2, strong: true, weakViews: 3, strongViews: 2 } }));
+    const b = (await take(s, 2))[1];
+    // A one-view run's batch is the first views of a many-view run: existing learners see the same data.
+    expect(plain(b)).toEqual(plain(one));
+    expect(b.extraWeakImages?.length).toBe(2);
+    expect(b.extraStrongImages?.length).toBe(1);
+    const dims = { height: 8, width: 8, channels: 3 };
+    const size = 192;
+    for (const i of [0, 11]) {
+      const img = train.images.subarray(b.unlabeledIndices[i] * size, (b.unlabeledIndices[i] + 1) * size);
+      for (const k of [1, 2]) {
+        const weak = weakAugment(img, dims, new Rng(deriveSeed(5, AUG_STREAM, 1, unlabeledViewId('weak', k), i)), { padding: 2 });
+        expect(Array.from(b.extraWeakImages![k - 1].subarray(i * size, (i + 1) * size))).toEqual(Array.from(weak));
+      }
+      const strong = strongAugment(img, dims, new Rng(deriveSeed(5, AUG_STREAM, 1, unlabeledViewId('strong', 1), i)), { padding: 2 });
+      expect(Array.from(b.extraStrongImages![0].subarray(i * size, (i + 1) * size))).toEqual(Array.from(strong));
+    }
+    // Views of one image differ (independent draws).
+    expect(Array.from(b.extraWeakImages![0])).not.toEqual(Array.from(b.weakImages));
+  });
+
+  it('are identical across worker counts and on resume (startStep)', async () => {
+    const augment = { padding: 2, strong: false, weakViews: 2 };
+    const inProcess = await take(stream(base({ augment })), 4);
+    const threaded = await take(stream(base({ augment, workers: 2 })), 4);
+    expect(threaded.map(views)).toEqual(inProcess.map(views));
+    const resumed = await take(stream(base({ augment, startStep: 3 })), 1);
+    expect(views(resumed[0])).toEqual(views(inProcess[3]));
+    expect(inProcess[0].strongImages.length).toBe(0);
+    expect(inProcess[0].extraStrongImages).toEqual([]);
+  });
+
+  it('refuses a view count below 1', () => {
+    expect(() => createSslBatchStream(base({ augment: { padding: 2, strong: true, weakViews: 0 } }))).toThrow(/augment.weakViews must be an integer >= 1/);
   });
 });
 
