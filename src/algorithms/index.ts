@@ -12,6 +12,8 @@ import { flexmatchMethod } from './flexmatch/flexmatch.js';
 import { sawMethod } from './saw/saw.js';
 import { adshMethod } from './adsh/adsh.js';
 import { debiasplMethod } from './debiaspl/debiaspl.js';
+import { mixmatchMethod } from './mixmatch/mixmatch.js';
+import { remixmatchMethod } from './remixmatch/remixmatch.js';
 
 /**
  * Every built-in method, one line each: base learners, supervised learners, add-ons. RunConfig,
@@ -22,6 +24,8 @@ export const builtInMethods = [
   pseudoLabelMethod,
   meanTeacherMethod,
   flexmatchMethod,
+  mixmatchMethod,
+  remixmatchMethod,
   supervisedMethod,
   decoupledMethod,
   bbnMethod,
@@ -70,6 +74,13 @@ export { createMeanTeacher, meanTeacherOptions, softmaxMseLoss, type MeanTeacher
 export { createFlexMatch, flexmatchOptions, type FlexMatchOptions } from './flexmatch/flexmatch.js';
 export { CurriculumThresholds, convexMapping, learningEffects } from './flexmatch/curriculum-thresholds.js';
 export { unlabeledRampupOptions, unlabeledRampupWeight, type UnlabeledRampupOptions } from './unlabeled-rampup.js';
+export { createMixMatch, mixmatchOptions, type MixMatchOptions } from './mixmatch/mixmatch.js';
+export { sharpen, guessLabels } from './mixmatch/sharpen.js';
+export { mixupDraw, mixWithPartner, linearRampup, type MixupDraw } from './mixmatch/mixup.js';
+export { createReMixMatch } from './remixmatch/remixmatch.js';
+export { remixmatchOptions, resolveDistAlign, type ReMixMatchOptions } from './remixmatch/options.js';
+export { alignDistribution, alignmentTarget, PredictionQueue } from './remixmatch/distribution-alignment.js';
+export { rotateQuarterTurns, rotationDraw } from './remixmatch/rotation.js';
 export { createDaso, type DasoContext } from './daso/daso.js';
 export { dasoOptions } from './daso/options.js';
 export { PrototypeQueue } from './daso/prototype-queue.js';

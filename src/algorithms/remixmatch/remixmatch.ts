@@ -1,0 +1,161 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { softCrossEntropy } from '../../ops/cross-entropy.js';
+import { stopGradient } from '../../ops/stop-gradient.js';
+import { UserError } from '../../errors.js';
+import { strongViews, type Algorithm, type AlgorithmState, type StepContext, type StepLoss, type TrainBatch } from '../algorithm.js';
+import type { AddOnChain, UnlabeledView } from '../add-on.js';
+import { defineLearner, type RunContext } from '../method.js';
+import { sharpen } from '../mixmatch/sharpen.js';
+import { linearRampup, mixWithPartner, mixupDraw } from '../mixmatch/mixup.js';
+import { PredictionQueue, alignDistribution, alignmentTarget } from './distribution-alignment.js';
+import { remixmatchOptions, resolveDistAlign, type ReMixMatchOptions } from './options.js';
+
+/**
+ * ReMixMatch (Berthelot et al., ICLR 2020) as ytaek-oh/daso lib/algorithm/remixmatch.py runs it,
+ * with the forward layout of rm_daso.py (DASO's ReMixMatch variant):
+ * 1. the student on [weak | strong_1] in one train-mode forward (rm_daso.py `encoder(cat([ul_weak,
+ *    ul_strong1]))`); p = softmax(z_weak) without gradient;
+ * 2. distribution alignment (when on): p̃ = normalise(p · (π + ε) / (p̄ + ε)), π the labeled class
+ *    distribution (DASO's `p_data`), p̄ the mean prediction of the last 128 batches, this one
+ *    included (lib/models/dist_align.py); then q = Sharpen(p̃, T);
+ * 3. augmentation anchoring: the guess q is the target of the weak view and of all K strong views;
+ *    mixup over [labeled | weak | strong_1..K] with [one-hot(y) | q × (1 + K)], λ ~ Beta(α, α),
+ *    λ' = max(λ, 1 − λ), one permutation of all rows;
+ * 4. L_x = mean soft CE on the mixed labeled rows; L_u = mean soft CE on the (1 + K)·B_u mixed
+ *    unlabeled rows; the pre-mixup loss L_kl = mean_i −Σ_k q_ik log softmax(z_strong_1)_ik;
+ * 5. L = L_x + r(t)·(λ_u·L_u + λ_kl·L_kl) + λ_rot·L_rot, r(t) the linear ramp-up.
+ *
+ * Strong augmentation: RandAugment (2 ops, FixMatch's pool, each with probability ½) then
+ * Cutout, as DASO's repository uses for ReMixMatch (lib/dataset/transform/build.py: one weak
+ * view plus NUM_AUG `RandAugment(2, 10, prob=0.5, aug_pool="FixMatch", apply_cutout=True)`
+ * views), not the paper's CTAugment.
+ *
+ * Deviations, each named: the mixed batch goes through the student in ONE forward (DASO: 64-image
+ * chunks with `interleave`, which only matters for per-chunk BatchNorm statistics); the guess and
+ * the pre-mixup logits come from one forward over [weak | strong_1] as in rm_daso.py, also without
+ * DASO (remixmatch.py runs the weak and the strong_1 view through separate forwards).
+ *
+ * Add-ons (`addOns`), in the documented order: `prepare`; `adjustLabeledLogits` on the mixed
+ * labeled logits; `adjustUnlabeledLogits` on the weak logits before the softmax; `transformTarget`
+ * on q, after alignment and sharpening (rm_daso.py blends DASO's semantic pseudo-label there); the
+ * transformed target then feeds mixup and L_kl; `lossTerms`; `pseudoLabelSources`. The view an
+ * add-on sees: `probs` = p (the prediction before alignment), `featuresWeak` = the weak view's
+ * features, `featuresStrong`/`logitsStrong` = the first strong view's (the pre-mixup view; gradient
+ * flows). There is no threshold (every guess enters the loss: mask = 1).
+ */
+export function createReMixMatch(opts: ReMixMatchOptions, ctx: Pick<RunContext, 'seed' | 'numClasses' | 'labeledClassCounts'>, addOns: AddOnChain): Algorithm {
+  const c = ctx.numClasses;
+  const aligns = opts.remixmatchDistAlign === 'on';
+  const target = alignmentTarget(ctx.labeledClassCounts, opts.remixmatchDistAlignTemperature);
+  const queue = new PredictionQueue(c, opts.remixmatchDistAlignWindow);
+  // This step's batch mean of p, pushed into the queue once the step has completed.
+  let pending: Float32Array | null = null;
+
+  return {
+    name: ['remixmatch', ...addOns.names].join('+'),
+    usesUnlabeled: true,
+    prepare(batch, stepCtx) {
+      addOns.prepare(batch, stepCtx);
+    },
+    loss(batch: TrainBatch, stepCtx: StepContext): StepLoss {
+      const strongs = strongViews(batch);
+      if (strongs.length !== opts.remixmatchStrongViews) throw new Error(`remixmatch: the batch has ${strongs.length} strong views, expected K = ${opts.remixmatchStrongViews}`);
+      const numLabeled = batch.labeledImages.shape[0];
+      const numUnlabeled = batch.weakImages.shape[0];
+      const k = strongs.length;
+      const logitCtx = { step: stepCtx.step, iterations: stepCtx.iterations };
+
+      const joint = stepCtx.model.forward(tf.concat([batch.weakImages, strongs[0]], 0) as tf.Tensor4D, true);
+      const [logitsWeak, logitsStrong] = tf.split(joint.logits, 2, 0) as tf.Tensor2D[];
+      const [featuresWeak, featuresStrong] = tf.split(joint.features, 2, 0) as tf.Tensor2D[];
+
+      const draw = mixupDraw(ctx.seed, stepCtx.step, numLabeled + (1 + k) * numUnlabeled, opts.remixmatchAlpha);
+      const mixedImages = mixWithPartner(tf.concat([batch.labeledImages, batch.weakImages, ...strongs], 0) as tf.Tensor4D, draw.partner, draw.lambda);
+      const mixed = stepCtx.model.forward(mixedImages, true);
+      const logitsX = tf.slice(mixed.logits, [0, 0], [numLabeled, c]) as tf.Tensor2D;
+      const logitsU = tf.slice(mixed.logits, [numLabeled, 0], [(1 + k) * numUnlabeled, c]) as tf.Tensor2D;
+      const adjustedX = addOns.adjustLabeledLogits(logitsX, logitCtx);
+
+      const probs = stopGradient(tf.softmax(addOns.adjustUnlabeledLogits(logitsWeak, logitCtx))) as tf.Tensor2D;
+      let aligned = probs;
+      if (aligns) {
+        const batchMean = tf.mean(probs, 0).dataSync() as Float32Array;
+        aligned = alignDistribution(probs, queue.meanWith(batchMean), target);
+        pending = batchMean;
+      }
+      const sharpened = sharpen(aligned, opts.remixmatchTemperature);
+      const view: UnlabeledView = {
+        step: stepCtx.step,
+        iterations: stepCtx.iterations,
+        unlabeledPositions: batch.unlabeledPositions,
+        probs,
+        featuresWeak,
+        featuresStrong,
+        logitsStrong,
+      };
+      const guess = addOns.transformTarget(sharpened, view);
+
+      const targets = tf.concat([tf.cast(tf.oneHot(batch.labeledLabels, c), 'float32'), ...new Array<tf.Tensor2D>(1 + k).fill(guess)], 0) as tf.Tensor2D;
+      const mixedTargets = mixWithPartner(targets, draw.partner, draw.lambda);
+      const lossX = tf.mean(softCrossEntropy(adjustedX, tf.slice(mixedTargets, [0, 0], [numLabeled, c]) as tf.Tensor2D)) as tf.Scalar;
+      const lossU = tf.mean(softCrossEntropy(logitsU, tf.slice(mixedTargets, [numLabeled, 0], [(1 + k) * numUnlabeled, c]) as tf.Tensor2D)) as tf.Scalar;
+      const lossKl = tf.mean(softCrossEntropy(logitsStrong, guess)) as tf.Scalar;
+      const rampup = linearRampup(stepCtx.step, stepCtx.iterations, opts.remixmatchRampup);
+
+      const extra = addOns.lossTerms(view);
+      let total = tf.addN([lossX, tf.mul(lossU, opts.remixmatchLambdaU * rampup), tf.mul(lossKl, opts.remixmatchKlWeight * rampup)]) as tf.Scalar;
+      for (const term of Object.values(extra)) total = tf.add(total, term) as tf.Scalar;
+      return {
+        total,
+        terms: { lossLabeled: lossX, lossUnlabeled: lossU, lossKl, ...extra, rampup: tf.scalar(rampup), mixupLambda: tf.scalar(draw.lambda) },
+        pseudoLabels: {
+          sources: { final: tf.argMax(guess, 1) as tf.Tensor1D, linear: tf.argMax(sharpened, 1) as tf.Tensor1D, ...addOns.pseudoLabelSources(view) },
+          mask: tf.ones([numUnlabeled]) as tf.Tensor1D,
+        },
+      };
+    },
+    afterStep(pseudoLabels, stepCtx) {
+      if (pending) queue.push(pending);
+      pending = null;
+      if (pseudoLabels) addOns.afterStep(pseudoLabels, stepCtx);
+    },
+    state(): AlgorithmState {
+      const own = queue.state();
+      const chain = addOns.state();
+      return {
+        json: { ...chain.json, remixmatch: { distAlignWindow: opts.remixmatchDistAlignWindow } },
+        arrays: { ...chain.arrays, 'remixmatch/alignBank': own.bank, 'remixmatch/alignPosition': own.position },
+      };
+    },
+    restore(state: AlgorithmState) {
+      const bank = state.arrays['remixmatch/alignBank'];
+      const position = state.arrays['remixmatch/alignPosition'];
+      if (!(bank instanceof Float32Array) || !(position instanceof Int32Array)) throw new Error('remixmatch: the checkpoint holds no distribution-alignment queue');
+      queue.restore({ bank, position });
+      addOns.restore(state);
+    },
+    dispose: () => addOns.dispose(),
+  };
+}
+
+/** The registry entry of ReMixMatch. */
+export const remixmatchMethod = defineLearner({
+  name: 'remixmatch',
+  kind: 'base',
+  summary: 'distribution-aligned, sharpened weak-view guess anchors K strong views; mixup, pre-mixup and rotation losses',
+  paper: 'Berthelot et al., ICLR 2020',
+  code: 'ytaek-oh/daso lib/algorithm/remixmatch.py (forward layout of rm_daso.py)',
+  sections: [remixmatchOptions],
+  unlabeledViews: (values) => ({ weak: 1, strong: values.remixmatchStrongViews }),
+  resolve: (values, data) => ({ ...values, remixmatchDistAlign: resolveDistAlign(values.remixmatchDistAlign, data.gammaL, data.gammaU) }),
+  validate: (_values, config) => {
+    if (config.labeledLoss !== 'ce') {
+      throw new UserError('--loss', `remixmatch trains the labeled rows on mixed soft labels with cross-entropy, and this run has --loss ${String(config.labeledLoss)}`, 'Drop --loss (remixmatch uses ce).');
+    }
+  },
+  create: (values, ctx, addOns) => {
+    const align = values.remixmatchDistAlign;
+    if (align === 'auto') throw new Error("remixmatch: remixmatchDistAlign is still 'auto'; the run's resolve step fills it from the data");
+    return createReMixMatch({ ...values, remixmatchDistAlign: align }, ctx, addOns);
+  },
+});
