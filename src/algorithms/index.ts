@@ -59,6 +59,7 @@ export {
   type ModelNeeds,
   type StartsFrom,
   type LabeledLoss,
+  type LearnerCapability,
   type LearnerEntry,
   type MethodEntry,
   type MethodKind,
@@ -76,8 +77,8 @@ export { CurriculumThresholds, convexMapping, learningEffects } from './flexmatc
 export { unlabeledRampupOptions, unlabeledRampupWeight, type UnlabeledRampupOptions } from './unlabeled-rampup.js';
 export { createMixMatch, mixmatchOptions, type MixMatchOptions } from './mixmatch/mixmatch.js';
 export { sharpen, guessLabels } from './mixmatch/sharpen.js';
-export { mixupDraw, mixWithPartner, linearRampup, type MixupDraw } from './mixmatch/mixup.js';
-export { createReMixMatch } from './remixmatch/remixmatch.js';
+export { mixupDraw, mixWithPartner, type MixupDraw } from './mixmatch/mixup.js';
+export { createReMixMatch, ROTATION_HEAD } from './remixmatch/remixmatch.js';
 export { remixmatchOptions, resolveDistAlign, type ReMixMatchOptions } from './remixmatch/options.js';
 export { alignDistribution, alignmentTarget, PredictionQueue } from './remixmatch/distribution-alignment.js';
 export { rotateQuarterTurns, rotationDraw } from './remixmatch/rotation.js';

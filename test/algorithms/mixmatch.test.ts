@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { useCpuBackend, expectNoLeak } from '../helpers/tf-cpu.js';
-import { guessLabels, linearRampup, mixWithPartner, mixupDraw, sharpen } from '../../src/algorithms/index.js';
+import { guessLabels, mixWithPartner, mixupDraw, sharpen } from '../../src/algorithms/index.js';
 import { Rng } from '../../src/util/rng.js';
 import { sampleBeta, sampleGamma } from '../../src/util/beta.js';
 
@@ -100,10 +100,5 @@ describe('MixMatch mixup with the label guess, a fixed λ and permutation', () =
     }
     const gammas = Array.from({ length: 20000 }, () => sampleGamma(rng, 0.3));
     expect(Math.abs(gammas.reduce((s, x) => s + x, 0) / gammas.length - 0.3)).toBeLessThan(0.02);
-  });
-
-  it('ramps λ_u up linearly over a fraction of the run: 0.016 of 1000 steps is 16 steps', () => {
-    expect([0, 4, 8, 16, 500].map((t) => linearRampup(t, 1000, 0.016))).toEqual([0, 0.25, 0.5, 1, 1]);
-    expect(linearRampup(0, 1000, 0)).toBe(1);
   });
 });

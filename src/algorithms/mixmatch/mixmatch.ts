@@ -4,24 +4,27 @@ import { softCrossEntropy } from '../../ops/cross-entropy.js';
 import { option, type SectionValues } from '../../options/option-spec.js';
 import { UserError } from '../../errors.js';
 import { weakViews, type Algorithm, type StepContext, type StepLoss, type TrainBatch } from '../algorithm.js';
-import type { AddOnChain, UnlabeledView } from '../add-on.js';
+import type { AddOnChain, LabeledView, UnlabeledView } from '../add-on.js';
 import { defineLearner, type RunContext } from '../method.js';
 import { guessLabels } from './sharpen.js';
-import { linearRampup, mixWithPartner, mixupDraw } from './mixup.js';
+import { mixWithPartner, mixupDraw } from './mixup.js';
+import { unlabeledRampupOptions, unlabeledRampupWeight, type UnlabeledRampupOptions } from '../unlabeled-rampup.js';
+import { assertNoLabeledWeights, assertNoThresholdsOrUnlabeledWeights } from './unused-points.js';
 
 /**
- * MixMatch options (docs/methods.md §4b): ytaek-oh/daso lib/config/defaults.py ALGORITHM.MIXMATCH
- * with configs/cifar10/mixmatch.yaml over it (α 0.5, λ_u 100, linear ramp-up over 1.6%).
+ * MixMatch options (docs/methods.md §4e): ytaek-oh/daso lib/config/defaults.py ALGORITHM.MIXMATCH
+ * with configs/cifar10/mixmatch.yaml over it (α 0.5, λ_u 100). The ramp-up is the shared
+ * `--unlabeled-rampup` section (DASO's ALGORITHM.CONS_RAMPUP_*, one key for every learner); the
+ * presets set DASO's MixMatch value, linear over 0.016 of the run.
  */
 export const mixmatchOptions = {
   mixmatchWeakViews: option(z.number().int().min(1).max(8), 2, 'K, weak views per unlabeled image whose predictions are averaged for the label guess (DASO MIXMATCH.NUM_AUG: 2)'),
   mixmatchTemperature: option(z.number().positive(), 0.5, 'sharpening temperature T of the label guess (DASO MIXMATCH.TEMPERATURE: 0.5)'),
   mixmatchAlpha: option(z.number().positive(), 0.5, 'mixup λ ~ Beta(α, α), then λ\' = max(λ, 1 − λ) (DASO configs/cifar10/mixmatch.yaml MIXUP_ALPHA: 0.5)'),
   mixmatchLambdaU: option(z.number().min(0), 100, 'weight λ_u of the L2 unlabeled loss (DASO UNLABELED_LOSS_WEIGHT: 100, MSELoss)'),
-  mixmatchRampup: option(z.number().min(0).max(1), 0.016, 'λ_u ramps up linearly over this fraction of the run (DASO CONS_RAMPUP_ITERS_RATIO: 0.016, linear)', '<fraction>'),
 } as const;
 
-export type MixMatchOptions = Readonly<SectionValues<typeof mixmatchOptions>>;
+export type MixMatchOptions = Readonly<SectionValues<typeof mixmatchOptions>> & UnlabeledRampupOptions;
 
 /** The label guess of one batch, computed in `prepare` outside the gradient tape. */
 interface Guess {
@@ -39,7 +42,8 @@ interface Guess {
  *    [one-hot(y) | q | ... | q]: λ ~ Beta(α, α), λ' = max(λ, 1 − λ), one random permutation;
  * 3. L_x = mean_i −Σ_k y'_ik log softmax(z'_i)_k over the mixed labeled rows;
  *    L_u = mean over the K·B_u mixed unlabeled rows and the C classes of (softmax(z')_ik − q'_ik)²
- *    (MSELoss, reduction mean); L = L_x + λ_u · min(t / (r·T_total), 1) · L_u.
+ *    (MSELoss, reduction mean); L = L_x + λ_u · r(t) · L_u, r(t) the ramp-up (`--unlabeled-rampup`;
+ *    DASO's MixMatch: linear, min(t / (0.016·T), 1)).
  *
  * Deviations, each named: the mixed batch goes through the student in ONE forward (DASO splits it
  * into 64-image chunks and `interleave`s labeled and unlabeled rows between them so that every
@@ -51,7 +55,10 @@ interface Guess {
  * Add-ons (`addOns`), in the documented order: `prepare` before the guess (DASO's queue push comes
  * first in mixmatch.py too); `adjustLabeledLogits` on the mixed labeled logits;
  * `adjustUnlabeledLogits` on each view's logits before the softmax; `transformTarget` on the
- * sharpened guess q (DASO mixmatch.py blends after sharpening); `lossTerms`; `pseudoLabelSources`.
+ * sharpened guess q (DASO mixmatch.py blends after sharpening); `lossTerms`; `pseudoLabelSources`;
+ * `afterStep`; `priorEstimates`. Labeled weights, per-sample thresholds and unlabeled weights have
+ * nothing to apply to (mixed rows, no mask): the registry refuses the add-ons that require them
+ * (capabilities), and the step throws if one forgot to say so.
  * The view an add-on sees: `probs` = p (the averaged prediction before sharpening),
  * `featuresWeak` = the first weak view's features (no gradient), `featuresStrong`/`logitsStrong` =
  * the student's features/logits of the mixed rows whose dominant (λ' ≥ ½) image is the LAST weak
@@ -93,6 +100,7 @@ export function createMixMatch(opts: MixMatchOptions, ctx: Pick<RunContext, 'see
       const logitsStrong = tf.slice(logits, [last, 0], [numUnlabeled, c]) as tf.Tensor2D;
       const featuresStrong = tf.slice(features, [last, 0], [numUnlabeled, features.shape[1]]) as tf.Tensor2D;
       const adjustedX = addOns.adjustLabeledLogits(logitsX, logitCtx);
+      assertNoLabeledWeights('mixmatch', addOns, batch.labeledLabels, logitCtx);
 
       const viewProbs = guess.logits.map((z) => tf.softmax(addOns.adjustUnlabeledLogits(tf.tensor2d(z, [numUnlabeled, c]), logitCtx)) as tf.Tensor2D);
       const { mean: probs, guess: sharpened } = guessLabels(viewProbs, opts.mixmatchTemperature);
@@ -104,8 +112,15 @@ export function createMixMatch(opts: MixMatchOptions, ctx: Pick<RunContext, 'see
         featuresWeak: tf.tensor2d(guess.features, [numUnlabeled, guess.features.length / numUnlabeled]),
         featuresStrong,
         logitsStrong,
+        // Every labeled row of MixMatch's one forward is mixed: there is no unmixed labeled batch
+        // to offer. ABC, which trains on it, requires `weak-strong-views`, which MixMatch lacks.
+        get labeled(): LabeledView {
+          throw new Error('mixmatch: the step has no unmixed labeled features (every labeled row is mixed); an add-on reading them must require a capability mixmatch lacks (ABC: weak-strong-views)');
+        },
+        model: stepCtx.model,
       };
       const target = addOns.transformTarget(sharpened, view);
+      assertNoThresholdsOrUnlabeledWeights('mixmatch', addOns, target, view);
 
       const targets = tf.concat([tf.cast(tf.oneHot(batch.labeledLabels, c), 'float32'), ...new Array<tf.Tensor2D>(k).fill(target)], 0) as tf.Tensor2D;
       const mixedTargets = mixWithPartner(targets, draw.partner, draw.lambda);
@@ -113,14 +128,14 @@ export function createMixMatch(opts: MixMatchOptions, ctx: Pick<RunContext, 'see
       const targetsU = tf.slice(mixedTargets, [numLabeled, 0], [k * numUnlabeled, c]) as tf.Tensor2D;
       const lossX = tf.mean(softCrossEntropy(adjustedX, targetsX)) as tf.Scalar;
       const lossU = tf.mean(tf.squaredDifference(tf.softmax(logitsU), targetsU)) as tf.Scalar;
-      const rampup = linearRampup(stepCtx.step, stepCtx.iterations, opts.mixmatchRampup);
+      const rampup = unlabeledRampupWeight(stepCtx.step, stepCtx.iterations, opts);
 
       const extra = addOns.lossTerms(view);
       let total = tf.add(lossX, tf.mul(lossU, opts.mixmatchLambdaU * rampup)) as tf.Scalar;
       for (const term of Object.values(extra)) total = tf.add(total, term) as tf.Scalar;
       return {
         total,
-        terms: { lossLabeled: lossX, lossUnlabeled: lossU, ...extra, rampup: tf.scalar(rampup), mixupLambda: tf.scalar(draw.lambda) },
+        terms: { lossLabeled: lossX, lossUnlabeled: lossU, ...extra, unlabeledRampup: tf.scalar(rampup), mixupLambda: tf.scalar(draw.lambda) },
         pseudoLabels: {
           sources: { final: tf.argMax(target, 1) as tf.Tensor1D, linear: tf.argMax(probs, 1) as tf.Tensor1D, ...addOns.pseudoLabelSources(view) },
           mask: tf.ones([numUnlabeled]) as tf.Tensor1D,
@@ -130,6 +145,7 @@ export function createMixMatch(opts: MixMatchOptions, ctx: Pick<RunContext, 'see
     afterStep(pseudoLabels, stepCtx) {
       if (pseudoLabels) addOns.afterStep(pseudoLabels, stepCtx);
     },
+    priorEstimates: () => addOns.priorEstimates(),
     state: () => addOns.state(),
     restore: (state) => addOns.restore(state),
     dispose: () => addOns.dispose(),
@@ -143,7 +159,10 @@ export const mixmatchMethod = defineLearner({
   summary: 'sharpened average of K weak views as soft targets, mixup over labeled and unlabeled, L2 consistency',
   paper: 'Berthelot et al., NeurIPS 2019',
   code: 'ytaek-oh/daso lib/algorithm/mixmatch.py',
-  sections: [mixmatchOptions],
+  sections: [mixmatchOptions, unlabeledRampupOptions],
+  // A pseudo-label target add-ons may transform (DASO blends the sharpened guess, mixmatch.py
+  // APPLY_DASO); no confidence mask, no per-sample unlabeled or labeled loss, no unmixed labeled batch.
+  capabilities: ['pseudo-label-target'],
   unlabeledViews: (values) => ({ weak: values.mixmatchWeakViews, strong: 0 }),
   validate: (_values, config) => {
     if (config.labeledLoss !== 'ce') {

@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Rng, deriveSeed } from '../../util/rng.js';
 import { sampleBeta } from '../../util/beta.js';
 
-/** `deriveSeed` stream of MixMatch's and ReMixMatch's mixup draws (λ, partner permutation). */
-export const MIXUP_STREAM = 11;
+/** `deriveSeed` stream of MixMatch's and ReMixMatch's mixup draws (samplers 1, 2, 4+; augmentation 3; equalization 7; remix 8; abc 11; rotation 14). */
+export const MIXUP_STREAM = 13;
 
 /** One step's mixup draw. */
 export interface MixupDraw {
@@ -37,14 +37,4 @@ export function mixupDraw(seed: number, step: number, rows: number, alpha: numbe
 export function mixWithPartner<T extends tf.Tensor>(x: T, partner: Int32Array, lambda: number): T {
   if (partner.length !== x.shape[0]) throw new Error(`mixWithPartner: partner has ${partner.length} rows, x has ${x.shape[0]}`);
   return tf.tidy(() => tf.add(tf.mul(x, lambda), tf.mul(tf.gather(x, tf.tensor1d(partner, 'int32')), 1 - lambda)) as T);
-}
-
-/**
- * The consistency ramp-up of ytaek-oh/daso base_ssl_algorithm.py `cons_rampup_func` with
- * CONS_RAMPUP_SCHEDULE "linear": min(t / (fraction · iterations), 1) at 0-based step t; a
- * fraction of 0 means no ramp-up (1 from the first step).
- */
-export function linearRampup(step: number, iterations: number, fraction: number): number {
-  const length = fraction * iterations;
-  return length > 0 ? Math.min(step / length, 1) : 1;
 }

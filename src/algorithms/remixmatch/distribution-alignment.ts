@@ -70,6 +70,15 @@ export class PredictionQueue {
     return out;
   }
 
+  /** The mean of the stored batch means alone [C] (zeros when empty). */
+  meanOfStored(): Float64Array {
+    const c = this.numClasses;
+    const out = new Float64Array(c);
+    for (let j = 0; j < this.count; j++) for (let k = 0; k < c; k++) out[k] += this.bank[j * c + k];
+    if (this.count > 0) for (let k = 0; k < c; k++) out[k] /= this.count;
+    return out;
+  }
+
   /** Stores a batch mean [C] as the newest entry, dropping the oldest when the window is full. */
   push(batchMean: ArrayLike<number>): void {
     const c = this.numClasses;

@@ -1,10 +1,12 @@
 import { z } from 'zod';
 import { option, type SectionValues } from '../../options/option-spec.js';
+import type { UnlabeledRampupOptions } from '../unlabeled-rampup.js';
 
 /**
- * ReMixMatch options (docs/methods.md §4c): ytaek-oh/daso lib/config/defaults.py
+ * ReMixMatch options (docs/methods.md §4f): ytaek-oh/daso lib/config/defaults.py
  * ALGORITHM.REMIXMATCH and MODEL.DIST_ALIGN with configs/cifar10/remixmatch.yaml over them.
- * This file is the only home of their defaults.
+ * This file is the only home of their defaults. The ramp-up of λ_u and the pre-mixup weight is
+ * the shared `--unlabeled-rampup` section; the presets set DASO's value (linear, 0.016).
  */
 export const remixmatchOptions = {
   remixmatchStrongViews: option(z.number().int().min(1).max(8), 2, 'K, strong views per unlabeled image anchored to the weak view\'s guess (DASO REMIXMATCH.NUM_AUG: 2)'),
@@ -13,7 +15,6 @@ export const remixmatchOptions = {
   remixmatchLambdaU: option(z.number().min(0), 1.5, 'weight λ_u of the mixed unlabeled cross-entropy (DASO UNLABELED_LOSS_WEIGHT: 1.5)'),
   remixmatchKlWeight: option(z.number().min(0), 0.5, 'weight of the pre-mixup loss of the first strong view against the guess (DASO WEIGHT_KL: 0.5)'),
   remixmatchRotationWeight: option(z.number().min(0), 0.5, 'weight of the rotation self-supervision loss, not ramped (DASO WEIGHT_ROT: 0.5)'),
-  remixmatchRampup: option(z.number().min(0).max(1), 0.016, 'λ_u and the pre-mixup weight ramp up linearly over this fraction of the run (DASO CONS_RAMPUP_ITERS_RATIO: 0.016, linear)', '<fraction>'),
   remixmatchDistAlign: option(
     z.enum(['auto', 'on', 'off']),
     'auto',
@@ -24,7 +25,7 @@ export const remixmatchOptions = {
   remixmatchDistAlignWindow: option(z.number().int().positive(), 128, 'batches in the running mean of the predictions the alignment divides by (DASO dist_align.py Queue max_size: 128)'),
 } as const;
 
-export type ReMixMatchOptions = Readonly<Omit<SectionValues<typeof remixmatchOptions>, 'remixmatchDistAlign'>> & {
+export type ReMixMatchOptions = Readonly<Omit<SectionValues<typeof remixmatchOptions>, 'remixmatchDistAlign'>> & UnlabeledRampupOptions & {
   /** Resolved (never 'auto' once a run starts). */
   readonly remixmatchDistAlign: 'on' | 'off';
 };

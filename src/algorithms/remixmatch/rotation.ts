@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng, deriveSeed } from '../../util/rng.js';
 
-/** `deriveSeed` stream of ReMixMatch's per-sample rotations. */
-export const ROTATION_STREAM = 12;
+/** `deriveSeed` stream of ReMixMatch's per-sample rotations (mixup 13). */
+export const ROTATION_STREAM = 14;
 
 /**
  * Quarter turns r_i ∈ {0, 1, 2, 3} of step `step`, one per sample (ytaek-oh/daso remixmatch.py
