@@ -117,8 +117,12 @@ describe('the CReST add-on', () => {
     expect(t[0]).toBeCloseTo(target[0], 5);
   });
 
-  it('refuses more generations than steps', () => {
+  it('refuses more generations than steps, and ABC beside it; composes with DASO and LA', () => {
     expectUserError(() => resolveRunConfig('crest', [{ source: 'test', values: { iterations: 4, crestGenerations: 5 } }]), /--crest-generations: 5 generations do not fit in 4 steps/);
+    expectUserError(() => resolveRunConfig({ algorithm: 'fixmatch', with: ['crest', 'abc'] }, []), /crest and abc cannot be combined: neither paper/);
+    expect(resolveRunConfig({ algorithm: 'fixmatch', with: ['crest', 'daso', 'la'] }, []).with).toEqual(['crest', 'daso', 'la']);
+    // A learner without pseudo-labels is refused by the registry, naming the reason.
+    expectUserError(() => resolveRunConfig({ algorithm: 'supervised', with: ['crest'] }, []), /crest cannot be added to supervised/);
   });
 });
 

@@ -203,6 +203,9 @@ describe('DARP in a composition', () => {
   it('refuses DASO and CReST beside it, naming why', () => {
     expectUserError(() => resolveRunConfig({ algorithm: 'fixmatch', with: ['darp', 'daso'] }, [{ source: 'test', values: base }]), /darp and daso cannot be combined: both rewrite the pseudo-label target/);
     expectUserError(() => resolveRunConfig({ algorithm: 'fixmatch', with: ['crest', 'darp'] }, [{ source: 'test', values: base }]), /darp and crest cannot be combined: .*fm_crest\.py/);
+    expectUserError(() => resolveRunConfig({ algorithm: 'fixmatch', with: ['abc', 'darp'] }, [{ source: 'test', values: base }]), /darp and abc cannot be combined: .*per-sample store/);
+    // Logit adjustment only touches the labeled logits: it composes.
+    expect(resolveRunConfig({ algorithm: 'fixmatch', with: ['la', 'darp'] }, [{ source: 'test', values: base }]).with).toEqual(['la', 'darp']);
   });
 
   it('refuses an estimate without held-out data or without warm-up steps', () => {
@@ -243,6 +246,11 @@ describe('fixmatch --with darp on tiny data', () => {
     estimates.forEach((e) => expect(e.darp.estimate.reduce((a, b) => a + b, 0)).toBeCloseTo(240, 3));
     const target = estimates.at(-1)!.darp.target!;
     expect(target.reduce((a, b) => a + b, 0)).toBeCloseTo(240, 3);
+    // The target is DARP's prior estimate in the run record, scored against the truth (uniform, 60 per class).
+    const prior = full.summary.priorEstimates!;
+    expect(prior.truth).toEqual([0.25, 0.25, 0.25, 0.25]);
+    prior.sources.darp.estimate.forEach((v, k) => expect(v).toBeCloseTo(target[k] / 240, 6));
+    expect(prior.sources.darp.kl).toBeGreaterThanOrEqual(0);
     // Chance is 25%; tensors flat over the run (estimates and refinements included).
     expect(full.summary.final.balancedAccuracy).toBeGreaterThan(0.6);
     expect(new Set(counts).size).toBe(1);
