@@ -121,6 +121,7 @@ describe('the CReST add-on', () => {
     expectUserError(() => resolveRunConfig('crest', [{ source: 'test', values: { iterations: 4, crestGenerations: 5 } }]), /--crest-generations: 5 generations do not fit in 4 steps/);
     expectUserError(() => resolveRunConfig({ algorithm: 'fixmatch', with: ['crest', 'abc'] }, []), /crest and abc cannot be combined: neither paper/);
     expect(resolveRunConfig({ algorithm: 'fixmatch', with: ['crest', 'daso', 'la'] }, []).with).toEqual(['crest', 'daso', 'la']);
+    expectUserError(() => resolveRunConfig({ algorithm: 'pseudo-label', with: ['crest'] }, []), /crest cannot be added to pseudo-label: CReST's code retrains FixMatch and MixMatch/);
     // A learner without pseudo-labels is refused by the registry, naming the reason.
     expectUserError(() => resolveRunConfig({ algorithm: 'supervised', with: ['crest'] }, []), /crest cannot be added to supervised/);
   });

@@ -204,6 +204,8 @@ describe('DARP in a composition', () => {
     expectUserError(() => resolveRunConfig({ algorithm: 'fixmatch', with: ['darp', 'daso'] }, [{ source: 'test', values: base }]), /darp and daso cannot be combined: both rewrite the pseudo-label target/);
     expectUserError(() => resolveRunConfig({ algorithm: 'fixmatch', with: ['crest', 'darp'] }, [{ source: 'test', values: base }]), /darp and crest cannot be combined: .*fm_crest\.py/);
     expectUserError(() => resolveRunConfig({ algorithm: 'fixmatch', with: ['abc', 'darp'] }, [{ source: 'test', values: base }]), /darp and abc cannot be combined: .*per-sample store/);
+    expectUserError(() => resolveRunConfig({ algorithm: 'flexmatch', with: ['darp'] }, [{ source: 'test', values: base }]), /darp cannot be added to flexmatch: DARP's paper and code refine the pseudo-labels of MixMatch, ReMixMatch and FixMatch only/);
+    expectUserError(() => resolveRunConfig({ algorithm: 'mean-teacher', with: ['darp'] }, [{ source: 'test', values: base }]), /darp cannot be added to mean-teacher/);
     // Logit adjustment only touches the labeled logits: it composes.
     expect(resolveRunConfig({ algorithm: 'fixmatch', with: ['la', 'darp'] }, [{ source: 'test', values: base }]).with).toEqual(['la', 'darp']);
   });

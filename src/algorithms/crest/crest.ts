@@ -88,6 +88,9 @@ export function createCrest(opts: CrestOptions, ctx: CrestContext): AddOn {
   };
 }
 
+/** The base learners CReST runs on: FixMatch and MixMatch in google-research/crest, FixMatch and ReMixMatch in ytaek-oh/daso. */
+const CREST_BASES = ['fixmatch', 'mixmatch', 'remixmatch'];
+
 /** The registry entry of CReST+: `ssl run crest` is FixMatch + CReST+. */
 export const crestMethod = defineAddOn({
   name: 'crest',
@@ -99,6 +102,14 @@ export const crestMethod = defineAddOn({
   requires: ['pseudo-label-target'],
   sections: [crestOptions],
   validate: (values, config) => {
+    const base = String(config.algorithm);
+    if (!CREST_BASES.includes(base)) {
+      throw new UserError(
+        '--with',
+        `crest cannot be added to ${base}: CReST's code retrains FixMatch and MixMatch (google-research/crest), DASO's FixMatch and ReMixMatch (lib/algorithm/fm_crest.py, rm_crest.py)`,
+        'Use crest with fixmatch (or mixmatch, remixmatch).',
+      );
+    }
     if (((config.with as readonly string[] | undefined) ?? []).includes('abc')) {
       throw new UserError(
         '--with',

@@ -136,6 +136,9 @@ const NOT_WITH: Readonly<Record<string, string>> = {
   abc: "neither paper combines them, and ABC sends its own head's targets through the other add-ons' transforms, which would overwrite DARP's per-sample store of the classifier's pseudo-labels",
 };
 
+/** The base learners DARP's paper and code apply it to (bbuing9/DARP arguments.py `--semi_method mix | remix | fix`). */
+const DARP_BASES = ['fixmatch', 'mixmatch', 'remixmatch'];
+
 /** The registry entry of DARP: `ssl run darp` is FixMatch + DARP. */
 export const darpMethod = defineAddOn({
   name: 'darp',
@@ -148,6 +151,10 @@ export const darpMethod = defineAddOn({
   sections: [darpOptions],
   resolve: (values, data) => ({ ...values, darpTarget: resolveDarpTarget(values.darpTarget, data.gammaL, data.gammaU) }),
   validate: (values, config) => {
+    const base = String(config.algorithm);
+    if (!DARP_BASES.includes(base)) {
+      throw new UserError('--with', `darp cannot be added to ${base}: DARP's paper and code refine the pseudo-labels of MixMatch, ReMixMatch and FixMatch only (bbuing9/DARP --semi_method mix|remix|fix)`, 'Use darp with fixmatch (or mixmatch, remixmatch).');
+    }
     for (const other of (config.with as readonly string[] | undefined) ?? []) {
       const why = NOT_WITH[other];
       if (why) throw new UserError('--with', `darp and ${other} cannot be combined: ${why}`, 'Drop one of them.');
