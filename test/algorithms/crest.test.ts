@@ -120,7 +120,9 @@ describe('the CReST add-on', () => {
   it('refuses more generations than steps, and ABC beside it; composes with DASO and LA', () => {
     expectUserError(() => resolveRunConfig('crest', [{ source: 'test', values: { iterations: 4, crestGenerations: 5 } }]), /--crest-generations: 5 generations do not fit in 4 steps/);
     expectUserError(() => resolveRunConfig({ algorithm: 'fixmatch', with: ['crest', 'abc'] }, []), /crest and abc cannot be combined: neither paper/);
+    expectUserError(() => resolveRunConfig({ algorithm: 'fixmatch', with: ['crest', 'adsh'] }, []), /crest and adsh cannot be combined/);
     expect(resolveRunConfig({ algorithm: 'fixmatch', with: ['crest', 'daso', 'la'] }, []).with).toEqual(['crest', 'daso', 'la']);
+    expect(resolveRunConfig({ algorithm: 'fixmatch', with: ['crest', 'saw'] }, []).with).toEqual(['crest', 'saw']);
     expectUserError(() => resolveRunConfig({ algorithm: 'pseudo-label', with: ['crest'] }, []), /crest cannot be added to pseudo-label: CReST's code retrains FixMatch and MixMatch/);
     // A learner without pseudo-labels is refused by the registry, naming the reason.
     expectUserError(() => resolveRunConfig({ algorithm: 'supervised', with: ['crest'] }, []), /crest cannot be added to supervised/);

@@ -206,6 +206,8 @@ describe('DARP in a composition', () => {
     expectUserError(() => resolveRunConfig({ algorithm: 'fixmatch', with: ['abc', 'darp'] }, [{ source: 'test', values: base }]), /darp and abc cannot be combined: .*per-sample store/);
     expectUserError(() => resolveRunConfig({ algorithm: 'flexmatch', with: ['darp'] }, [{ source: 'test', values: base }]), /darp cannot be added to flexmatch: DARP's paper and code refine the pseudo-labels of MixMatch, ReMixMatch and FixMatch only/);
     expectUserError(() => resolveRunConfig({ algorithm: 'mean-teacher', with: ['darp'] }, [{ source: 'test', values: base }]), /darp cannot be added to mean-teacher/);
+    expectUserError(() => resolveRunConfig({ algorithm: 'fixmatch', with: ['adsh', 'darp'] }, [{ source: 'test', values: base }]), /darp and adsh cannot be combined/);
+    expectUserError(() => resolveRunConfig({ algorithm: 'fixmatch', with: ['debiaspl', 'darp'] }, [{ source: 'test', values: base }]), /darp and debiaspl cannot be combined/);
     // Logit adjustment only touches the labeled logits: it composes.
     expect(resolveRunConfig({ algorithm: 'fixmatch', with: ['la', 'darp'] }, [{ source: 'test', values: base }]).with).toEqual(['la', 'darp']);
   });

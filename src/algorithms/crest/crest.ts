@@ -88,6 +88,13 @@ export function createCrest(opts: CrestOptions, ctx: CrestContext): AddOn {
   };
 }
 
+/** Add-ons whose composition with CReST no paper runs, and why (DARP refuses CReST itself). */
+const NOT_WITH: Readonly<Record<string, string>> = {
+  abc: "neither paper runs them together (ytaek-oh/daso has no CReST + ABC step), and ABC sends its head's targets through CReST+'s alignment, which would count each step's batch twice",
+  adsh: "both rescale the pseudo-label distribution per class, and neither paper combines them (Adsh compares against CReST+)",
+  debiaspl: 'neither paper combines them: DebiasPL debiases the logits by its own running class prior, CReST+ aligns the pseudo-labels to the labeled distribution',
+};
+
 /** The base learners CReST runs on: FixMatch and MixMatch in google-research/crest, FixMatch and ReMixMatch in ytaek-oh/daso. */
 const CREST_BASES = ['fixmatch', 'mixmatch', 'remixmatch'];
 
@@ -110,12 +117,9 @@ export const crestMethod = defineAddOn({
         'Use crest with fixmatch (or mixmatch, remixmatch).',
       );
     }
-    if (((config.with as readonly string[] | undefined) ?? []).includes('abc')) {
-      throw new UserError(
-        '--with',
-        "crest and abc cannot be combined: neither paper runs them together (ytaek-oh/daso has no CReST + ABC step), and ABC sends its head's targets through CReST+'s alignment, which would count each step's batch twice",
-        'Drop one of them.',
-      );
+    for (const other of (config.with as readonly string[] | undefined) ?? []) {
+      const why = NOT_WITH[other];
+      if (why) throw new UserError('--with', `crest and ${other} cannot be combined: ${why}`, 'Drop one of them.');
     }
     const iterations = config.iterations as number;
     if (values.crestGenerations > iterations) {

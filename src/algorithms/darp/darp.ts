@@ -134,6 +134,8 @@ const NOT_WITH: Readonly<Record<string, string>> = {
   daso: 'both rewrite the pseudo-label target, and neither paper combines them (DASO compares against DARP; its code applies DARP to plain FixMatch and ReMixMatch)',
   crest: "ytaek-oh/daso's CReST step (lib/algorithm/fm_crest.py) applies no DARP, and a new generation's model would start from the previous model's refined labels",
   abc: "neither paper combines them, and ABC sends its own head's targets through the other add-ons' transforms, which would overwrite DARP's per-sample store of the classifier's pseudo-labels",
+  adsh: 'both rewrite the pseudo-label target, and neither paper combines them (Adsh compares against DARP)',
+  debiaspl: 'neither paper combines them: DebiasPL debiases the logits the pseudo-labels come from, DARP re-balances the labels themselves',
 };
 
 /** The base learners DARP's paper and code apply it to (bbuing9/DARP arguments.py `--semi_method mix | remix | fix`). */
