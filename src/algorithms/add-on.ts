@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { AlgorithmState, StepContext, StepPseudoLabels, TrainBatch } from './algorithm.js';
 import type { Classifier } from '../models/model.js';
+import type { BoundaryContext, BoundaryOutcome, Generation, RunHooks } from './boundary.js';
 
 /**
  * Extension points an add-on may claim for itself alone. Two add-ons (or an add-on and the
@@ -106,13 +107,19 @@ export interface AddOn {
    * before it has one. The run logs it at each evaluation with its KL to the truth.
    */
   priorEstimate?(): readonly number[] | null;
+  /** Completed-step counts (0 < s < iterations) after which `atBoundary` runs; fixed for a run (src/algorithms/boundary.ts). */
+  readonly boundaries?: readonly number[];
+  /** Work over whole splits between two steps (DARP's estimate, CReST's pseudo-labelling). */
+  atBoundary?(ctx: BoundaryContext): BoundaryOutcome | undefined;
+  /** The generation in force (CReST), restored by `restore`; at most one add-on of a run has generations. */
+  generation?(): Generation;
   state?(): AlgorithmState;
   restore?(state: AlgorithmState): void;
   dispose?(): void;
 }
 
 /** Add-ons applied in order, as one object with the same points; what a base learner holds. */
-export interface AddOnChain {
+export interface AddOnChain extends RunHooks {
   readonly names: readonly string[];
   prepare(batch: TrainBatch, ctx: StepContext): void;
   adjustLabeledLogits(logits: tf.Tensor2D, ctx: LogitContext): tf.Tensor2D;
@@ -147,6 +154,8 @@ const BASE_SOURCES = new Set(['final', 'linear']);
 export function composeAddOns(addOns: readonly AddOn[]): AddOnChain {
   const names = addOns.map((a) => a.name);
   if (new Set(names).size !== names.length) throw new Error(`composeAddOns: an add-on appears twice in [${names.join(', ')}]`);
+  const generational = addOns.filter((a) => a.generation);
+  if (generational.length > 1) throw new Error(`composeAddOns: ${generational.map((a) => a.name).join(' and ')} both cut the run into generations`);
   const merge = <T>(what: string, parts: Array<[string, Readonly<Record<string, T>>]>, reserved: ReadonlySet<string>): Record<string, T> => {
     const out: Record<string, T> = {};
     for (const [owner, part] of parts) {
@@ -211,6 +220,21 @@ export function composeAddOns(addOns: readonly AddOn[]): AddOnChain {
         if (estimate) out[a.name] = estimate;
       }
       return out;
+    },
+    boundaries: [...new Set(addOns.flatMap((a) => a.boundaries ?? []))].sort((x, y) => x - y),
+    atBoundary(ctx) {
+      let newGeneration = false;
+      const records: Record<string, Readonly<Record<string, unknown>>> = {};
+      for (const a of addOns) {
+        if (!a.atBoundary || !(a.boundaries ?? []).includes(ctx.step)) continue;
+        const outcome = a.atBoundary(ctx);
+        if (outcome?.newGeneration) newGeneration = true;
+        if (outcome?.record) records[a.name] = outcome.record;
+      }
+      return { newGeneration, records };
+    },
+    generation() {
+      return generational[0]?.generation?.() ?? null;
     },
     state() {
       const json: Record<string, unknown> = {};

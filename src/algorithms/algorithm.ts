@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { Classifier } from '../models/model.js';
+import type { RunHooks } from './boundary.js';
 
 /** One training step's tensors, made once per batch and owned (disposed) by the trainer. */
 export interface TrainBatch {
@@ -111,6 +112,8 @@ export interface Algorithm {
    * name, or the learner's); read at each evaluation and logged with their KL to the truth.
    */
   priorEstimates?(): Readonly<Record<string, readonly number[]>>;
+  /** Work between steps and generations of re-training, from the add-ons (the registry attaches them). */
+  readonly runHooks?: RunHooks;
   state(): AlgorithmState;
   restore(state: AlgorithmState): void;
   dispose(): void;

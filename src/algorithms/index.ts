@@ -14,6 +14,8 @@ import { adshMethod } from './adsh/adsh.js';
 import { debiasplMethod } from './debiaspl/debiaspl.js';
 import { mixmatchMethod } from './mixmatch/mixmatch.js';
 import { remixmatchMethod } from './remixmatch/remixmatch.js';
+import { darpMethod } from './darp/darp.js';
+import { crestMethod } from './crest/crest.js';
 
 /**
  * Every built-in method, one line each: base learners, supervised learners, add-ons. RunConfig,
@@ -35,6 +37,8 @@ export const builtInMethods = [
   sawMethod,
   adshMethod,
   debiasplMethod,
+  darpMethod,
+  crestMethod,
 ] as const;
 
 /** The method registry of this process: the built-ins, plus whatever `registry.register` adds. */
@@ -97,3 +101,12 @@ export { adaptiveThresholds, roundHalfEven } from './adsh/adaptive-thresholds.js
 export { createDebiaspl, debiasplOptions, type DebiasplOptions } from './debiaspl/debiaspl.js';
 export { debiasedLogits, meanPrediction, updateClassPrior } from './debiaspl/class-prior.js';
 export { cldLoss } from './debiaspl/cld-loss.js';
+export type { BoundaryContext, BoundaryOutcome, Generation, LabeledAdditions, RunHooks } from './boundary.js';
+export { createDarp, type DarpContext } from './darp/darp.js';
+export { darpOptions, resolveDarpTarget, type DarpOptions } from './darp/options.js';
+export { refinePseudoLabels, scaleToTarget, darpSolve } from './darp/solver.js';
+export { estimateUnlabeledDistribution, type DistributionEstimate } from './darp/estimate.js';
+export { createCrest, type CrestContext } from './crest/crest.js';
+export { crestOptions, generationBoundaries, progressiveTemperature, type CrestOptions } from './crest/options.js';
+export { inclusionRates, selectConfident, type CrestSelection } from './crest/selection.js';
+export { DistributionAligner, temperedTarget } from './crest/alignment.js';

@@ -223,7 +223,9 @@ export class MethodRegistry {
       return (e.create as (v: Values, c: RunContext) => ReturnType<AddOnEntry['create']>)(valuesOf(e, resolved), ctx);
     });
     const create = base.create as (v: Values, c: RunContext, a: ReturnType<typeof composeAddOns>) => Algorithm;
-    return create(valuesOf(base, resolved), ctx, composeAddOns(addOns));
+    const chain = composeAddOns(addOns);
+    // The run-level hooks come from the add-ons alone, whatever the learner: attached here, not forwarded by each learner.
+    return Object.assign(create(valuesOf(base, resolved), ctx, chain), { runHooks: chain });
   }
 }
 

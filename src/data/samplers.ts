@@ -311,3 +311,23 @@ export class ConcatenatedSampler implements BatchSampler {
     return out;
   }
 }
+
+/**
+ * A sampler whose step 0 is global step `start`: a generation of re-training (CReST) draws its
+ * labeled batches as a fresh loader would, from the generation's first step on.
+ */
+export class OffsetSampler implements BatchSampler {
+  readonly count: number;
+
+  constructor(
+    private readonly inner: BatchSampler,
+    private readonly start: number,
+  ) {
+    this.count = inner.count;
+  }
+
+  batchAt(step: number, batchSize: number): Int32Array {
+    if (step < this.start) throw new Error(`OffsetSampler: step ${step} is before the sampler's start ${this.start}`);
+    return this.inner.batchAt(step - this.start, batchSize);
+  }
+}

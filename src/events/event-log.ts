@@ -3,7 +3,7 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 
 /** One line of events.jsonl: a typed record with the step it belongs to. */
 export interface RunEvent {
-  readonly type: 'start' | 'resume' | 'train' | 'eval' | 'pseudo-labels' | 'checkpoint' | 'end';
+  readonly type: 'start' | 'resume' | 'train' | 'eval' | 'pseudo-labels' | 'checkpoint' | 'boundary' | 'generation' | 'end';
   readonly step: number;
   readonly time: string;
   readonly [key: string]: unknown;

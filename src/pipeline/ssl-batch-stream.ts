@@ -58,6 +58,11 @@ export interface SslBatchStreamOptions {
   readonly train: ImageSet;
   /** Indices into `train` of the labeled split. */
   readonly labeledIdx: Int32Array;
+  /**
+   * Labels of `labeledIdx`, position by position; default `train.labels` at those indices. CReST's
+   * pseudo-labeled additions are trained on their pseudo-labels.
+   */
+  readonly labeledLabels?: Int32Array;
   /** Indices into `train` of the unlabeled split (may be empty when `unlabeledBatch` is 0). */
   readonly unlabeledIdx: Int32Array;
   /** Labeled images per step (B, 64 in FixMatch/DASO). */
@@ -190,6 +195,10 @@ export function createSslBatchStream(opts: SslBatchStreamOptions): SslBatchSourc
   if (unlabeledBatch > 0 && unlabeledIdx.length === 0) throw new Error('createSslBatchStream: unlabeledIdx is empty');
   assertIndices('labeledIdx', labeledIdx, train.count);
   assertIndices('unlabeledIdx', unlabeledIdx, train.count);
+  const labelsOf = opts.labeledLabels;
+  if (labelsOf !== undefined && labelsOf.length !== labeledIdx.length) {
+    throw new Error(`createSslBatchStream: labeledLabels has ${labelsOf.length} entries but labeledIdx has ${labeledIdx.length}`);
+  }
 
   const dims: ImageDims = { height: train.height, width: train.width, channels: train.channels };
   const size = dims.height * dims.width * dims.channels;
@@ -231,7 +240,7 @@ export function createSslBatchStream(opts: SslBatchStreamOptions): SslBatchSourc
       const pos = labeledSampler.batchAt(step, labeledBatch);
       for (let i = 0; i < labeledBatch; i++) {
         lIdx[i] = labeledIdx[pos[i]];
-        lLab[i] = train.labels[lIdx[i]];
+        lLab[i] = labelsOf !== undefined ? labelsOf[pos[i]] : train.labels[lIdx[i]];
       }
     }
     const uIdx = new Int32Array(unlabeledBatch);

@@ -131,6 +131,11 @@ export interface RunSummary {
   readonly heads?: { readonly reported: string; readonly step: number; readonly test: Readonly<Record<string, { readonly top1: number; readonly balancedAccuracy: number }>> };
   /** The method's estimates of the unlabeled class prior at the last evaluation, by source, with KL(π̂ ‖ π). */
   readonly priorEstimates?: { readonly step: number; readonly truth: ReadonlyArray<number>; readonly sources: Readonly<Record<string, PriorEstimateRecord>> };
+  /**
+   * The generations of re-training (CReST), in order: each one's steps, the pseudo-labeled
+   * samples it added per class, the labeled set it trained on, and the added samples' precision.
+   */
+  readonly generations?: ReadonlyArray<GenerationSummary>;
   readonly classCounts: {
     readonly labeled: ReadonlyArray<number>;
     readonly unlabeled: ReadonlyArray<number>;
@@ -159,6 +164,21 @@ export interface RelativeAccuracy {
   readonly balancedMethodTop1: number;
   /** The reference run directories, relative to the run's. */
   readonly references: { readonly ce: string; readonly method: string };
+}
+
+/** One generation of re-training in the summary (summary.json `generations`). */
+export interface GenerationSummary {
+  /** 0-based. */
+  readonly index: number;
+  /** First step (0-based) and the step after the last. */
+  readonly startStep: number;
+  readonly endStep: number;
+  /** [C] pseudo-labeled samples added per pseudo-class (all 0 in the first generation). */
+  readonly addedPerClass: ReadonlyArray<number>;
+  /** [C] labeled images per class trained on: the labeled split plus the additions. */
+  readonly labeledPerClass: ReadonlyArray<number>;
+  /** [C] fraction of a class's additions whose true class it is; null where none were added. */
+  readonly addedPrecision: ReadonlyArray<number | null>;
 }
 
 /** The last model's test metrics in the summary (count rule for the groups). */
@@ -255,7 +275,7 @@ export function summarizePseudoLabels(
 export interface RunSummaryInput
   extends Pick<
     RunSummary,
-    'runId' | 'algorithm' | 'method' | 'dataset' | 'net' | 'seed' | 'backend' | 'iterations' | 'settings' | 'classNames' | 'classCounts' | 'lastModel' | 'relativeAccuracy' | 'schedule'
+    'runId' | 'algorithm' | 'method' | 'dataset' | 'net' | 'seed' | 'backend' | 'iterations' | 'settings' | 'classNames' | 'classCounts' | 'lastModel' | 'relativeAccuracy' | 'schedule' | 'generations'
   > {
   /** All evaluations in step order. */
   readonly evals: ReadonlyArray<EvalRecord>;
@@ -333,6 +353,7 @@ export function buildRunSummary(input: RunSummaryInput): RunSummary {
     ...(input.schedule ? { schedule: input.schedule } : {}),
     ...headsOf(input.evals),
     ...priorsOf(input.evals, input.classCounts.unlabeled),
+    ...(input.generations ? { generations: input.generations } : {}),
     classCounts: input.classCounts,
     timing: {
       seconds: input.seconds,

@@ -38,6 +38,7 @@ export function buildAlgorithm(config: RunConfig, facts: AlgorithmFacts): Algori
     name: algorithm.name,
     usesUnlabeled: algorithm.usesUnlabeled,
     trains: algorithm.trains,
+    runHooks: algorithm.runHooks,
     prepare: (batch, ctx) => algorithm.prepare(batch, ctx),
     loss: (batch, ctx) => algorithm.loss(batch, ctx),
     afterStep: (pl, ctx) => algorithm.afterStep(pl, ctx),

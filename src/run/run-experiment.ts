@@ -187,6 +187,7 @@ async function trainInRunDir(config: RunConfig, runDir: string, prepared: Prepar
     testEce: result.testEce,
     seconds: result.seconds,
     lastModel,
+    ...(result.generations ? { generations: result.generations } : {}),
   });
   let summary = built;
   if (config.balancedReference) {

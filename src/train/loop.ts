@@ -1,7 +1,7 @@
 import type { RunConfig } from '../config/run-config.js';
 import type { Dataset } from '../data/image-set.js';
 import type { LongTailSplit } from '../data/longtail.js';
-import { ConcatenatedSampler, SamplerStream, createLabeledSampler, type LabeledSamplerName } from '../data/samplers.js';
+import type { LabeledSamplerName } from '../data/samplers.js';
 import type { FinishContext, UnlabeledViews } from '../algorithms/method.js';
 import type { StepPseudoLabels } from '../algorithms/algorithm.js';
 import { createSslBatchStream } from '../pipeline/index.js';
@@ -14,7 +14,9 @@ import { classificationMetrics } from '../eval/metrics.js';
 import type { Checkpoint } from './checkpoint.js';
 import { restoreRunCheckpoint, writeRunCheckpoint } from './run-checkpoint.js';
 import { TrainingInterrupted } from './interrupted.js';
-import { trainStep, type TrainingState } from './training-state.js';
+import { reinitialiseModel, trainStep, type TrainingState } from './training-state.js';
+import { boundaryContext, generationInitSeed, generationRecord, generationSampler, labeledSetOf, type GenerationRecord } from './generations.js';
+import type { Generation } from '../algorithms/boundary.js';
 import type { Progress } from './progress.js';
 
 /** Everything the training loop needs, assembled by the composition root (src/run). */
@@ -55,6 +57,8 @@ export interface TrainResult {
   readonly finalTestLogits?: Float32Array;
   /** What the learner's finishing work chose (τ-norm's τ), when it ran in this process. */
   readonly finished?: Readonly<Record<string, number | string>>;
+  /** The generations of re-training (CReST), resumed segments included; absent for a run without. */
+  readonly generations?: GenerationRecord[];
 }
 
 /**
@@ -67,6 +71,7 @@ export async function train(setup: TrainerSetup): Promise<TrainResult> {
   let tracker = new PseudoLabelTracker(dataset.numClasses, config.plWindow);
   const evaluations: EvalRecord[] = [];
   const windows: PseudoLabelWindow[] = [];
+  const generations: GenerationRecord[] = [];
   let startStep = 0;
   let priorSeconds = 0;
   if (setup.resume) {
@@ -75,29 +80,42 @@ export async function train(setup: TrainerSetup): Promise<TrainResult> {
     priorSeconds = restored.seconds;
     evaluations.push(...restored.evaluations);
     windows.push(...restored.windows);
+    generations.push(...restored.generations);
     tracker = restored.tracker;
   }
 
-  const labeledLabels = Int32Array.from(split.labeled, (i) => dataset.train.labels[i]);
+  // Boundaries and generations of the add-ons (src/algorithms/boundary.ts); the generation in force is restored state.
+  const hooks = state.algorithm.runHooks;
+  const boundaries = new Set(hooks?.boundaries ?? []);
+  let generation: Generation | null = hooks?.generation() ?? null;
   const unlabeled = state.algorithm.usesUnlabeled;
   const views = setup.unlabeledViews ?? { weak: 1, strong: 1 };
   const samplerNames = (setup.labeledSamplers ?? [config.sampler]) as readonly LabeledSamplerName[];
-  const samplers = samplerNames.map((name, i) =>
-    createLabeledSampler(name, labeledLabels, config.seed, { iterations: config.iterations, batchSize: config.labeledBatch }, i === 0 ? SamplerStream.labeled : SamplerStream.labeledSecond + i - 1),
-  );
-  const source = createSslBatchStream({
-    train: dataset.train,
-    labeledIdx: split.labeled,
-    unlabeledIdx: split.unlabeled,
-    labeledBatch: config.labeledBatch * samplers.length,
-    unlabeledBatch: unlabeled ? config.labeledBatch * config.unlabeledRatio : 0,
-    labeledSampler: samplers.length === 1 ? samplers[0] : new ConcatenatedSampler(samplers),
-    seed: config.seed,
-    startStep,
-    prefetch: config.prefetch,
-    workers: config.workers,
-    augment: { padding: 4, strong: unlabeled && views.strong > 0, weakViews: views.weak, strongViews: Math.max(1, views.strong) },
-  });
+  /** The batch stream of a generation's labeled set from step `from` (the labeled split alone without generations). */
+  const openSource = (g: Generation | null, from: number) => {
+    const set = labeledSetOf(split, dataset, g);
+    const stream = createSslBatchStream({
+      train: dataset.train,
+      labeledIdx: set.indices,
+      labeledLabels: set.labels,
+      unlabeledIdx: split.unlabeled,
+      labeledBatch: config.labeledBatch * samplerNames.length,
+      unlabeledBatch: unlabeled ? config.labeledBatch * config.unlabeledRatio : 0,
+      labeledSampler: generationSampler(samplerNames, set.labels, config.seed, config.labeledBatch, config.iterations, g),
+      seed: config.seed,
+      startStep: from,
+      prefetch: config.prefetch,
+      workers: config.workers,
+      augment: { padding: 4, strong: unlabeled && views.strong > 0, weakViews: views.weak, strongViews: Math.max(1, views.strong) },
+    });
+    return { set, stream };
+  };
+  let { set: labeledSet, stream: source } = openSource(generation, startStep);
+  if (generation && generations.length === 0) {
+    const record = generationRecord(generation, labeledSet, split, dataset);
+    generations.push(record);
+    events.append({ type: 'generation', step: generation.start, ...record });
+  }
 
   const started = Date.now();
   const seconds = (): number => priorSeconds + (Date.now() - started) / 1000;
@@ -141,7 +159,7 @@ export async function train(setup: TrainerSetup): Promise<TrainResult> {
   try {
     for (; step < config.iterations; step++) {
       const batch = await source.next();
-      const { terms, pseudoLabels } = trainStep(state, batch, step);
+      const { terms, pseudoLabels } = trainStep(state, batch, step, generation ?? undefined);
       if (pseudoLabels) {
         const window = tracker.recordStep(observations(pseudoLabels, batch.unlabeledLabels));
         if (window) {
@@ -162,9 +180,24 @@ export async function train(setup: TrainerSetup): Promise<TrainResult> {
         const record = evaluate(step + 1);
         if (step + 1 === config.iterations) finalTestLogits = record.testLogits;
       }
+      if (hooks && boundaries.has(step + 1)) {
+        // After the step's evaluation (DASO evaluates, then starts the generation) and before its checkpoint, which so holds the new generation.
+        const outcome = hooks.atBoundary(boundaryContext(state.ema.model, dataset, split, step + 1, config.iterations, (line) => progress.message(line)));
+        if (Object.keys(outcome.records).length > 0) events.append({ type: 'boundary', step: step + 1, ...outcome.records });
+        if (outcome.newGeneration) {
+          generation = hooks.generation();
+          if (!generation || generation.start !== step + 1) throw new Error(`train: a new generation at step ${step + 1} reports start ${generation?.start}`);
+          reinitialiseModel(state, generationInitSeed(config.seed, generation.index));
+          await source.close();
+          ({ set: labeledSet, stream: source } = openSource(generation, step + 1));
+          const record = generationRecord(generation, labeledSet, split, dataset);
+          generations.push(record);
+          events.append({ type: 'generation', step: step + 1, ...record });
+        }
+      }
       const stopping = setup.stop?.aborted === true;
       if ((step + 1) % config.checkpointEvery === 0 || step + 1 === config.iterations || stopping) {
-        await writeRunCheckpoint(setup.runDir, config, state, { step: step + 1, seconds: seconds(), tracker, evaluations, windows });
+        await writeRunCheckpoint(setup.runDir, config, state, { step: step + 1, seconds: seconds(), tracker, evaluations, windows, generations });
         events.append({ type: 'checkpoint', step: step + 1 });
       }
       setup.onStep?.(step);
@@ -181,13 +214,13 @@ export async function train(setup: TrainerSetup): Promise<TrainResult> {
         const last = evaluations.at(-1);
         if (last && last.step === step) evaluations.pop();
         finalTestLogits = evaluate(step).testLogits;
-        await writeRunCheckpoint(setup.runDir, config, state, { step, seconds: seconds(), tracker, evaluations, windows });
+        await writeRunCheckpoint(setup.runDir, config, state, { step, seconds: seconds(), tracker, evaluations, windows, generations });
         events.append({ type: 'checkpoint', step });
       }
     }
     const partial = tracker.flush();
     if (partial && partial.endStep > (windows.at(-1)?.endStep ?? 0)) windows.push(partial);
-    return { steps: step, evaluations, pseudoLabelWindows: windows, seconds: seconds(), testEce: lastTestEce, finalTestLogits, finished };
+    return { steps: step, evaluations, pseudoLabelWindows: windows, seconds: seconds(), testEce: lastTestEce, finalTestLogits, finished, ...(generations.length > 0 ? { generations } : {}) };
   } finally {
     progress.done();
     await source.close();

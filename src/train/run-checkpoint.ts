@@ -5,6 +5,7 @@ import { PseudoLabelTracker, type PseudoLabelWindow } from '../eval/pseudo-label
 import type { EvalRecord } from '../report/select-reported.js';
 import { saveCheckpoint, type Checkpoint, type SavedArray } from './checkpoint.js';
 import type { TrainingState } from './training-state.js';
+import type { GenerationRecord } from './generations.js';
 
 /** Path of a run's checkpoint. */
 export function checkpointPath(runDir: string): string {
@@ -20,6 +21,8 @@ export interface LoopProgress {
   readonly tracker: PseudoLabelTracker;
   readonly evaluations: readonly EvalRecord[];
   readonly windows: readonly PseudoLabelWindow[];
+  /** The generations started so far (CReST); empty for a run without. */
+  readonly generations: readonly GenerationRecord[];
 }
 
 /**
@@ -45,6 +48,7 @@ export async function writeRunCheckpoint(runDir: string, config: RunConfig, stat
     tracker: progress.tracker.state(),
     evaluations: progress.evaluations,
     windows: progress.windows,
+    generations: progress.generations,
   };
   await saveCheckpoint(checkpointPath(runDir), { meta, arrays });
 }
@@ -84,6 +88,7 @@ export function restoreRunCheckpoint(ckpt: Checkpoint, state: TrainingState): Lo
     seconds: number;
     evaluations: EvalRecord[];
     windows: PseudoLabelWindow[];
+    generations?: GenerationRecord[];
     tracker: ReturnType<PseudoLabelTracker['state']>;
   };
   return {
@@ -91,6 +96,7 @@ export function restoreRunCheckpoint(ckpt: Checkpoint, state: TrainingState): Lo
     seconds: meta.seconds,
     evaluations: meta.evaluations,
     windows: meta.windows,
+    generations: meta.generations ?? [],
     tracker: PseudoLabelTracker.fromState(meta.tracker),
   };
 }

@@ -115,12 +115,21 @@ export interface StepResult {
   readonly pseudoLabels?: StepPseudoLabels;
 }
 
+/** A segment of the run with its own LR schedule and EMA warm-up: a generation of re-training (CReST). */
+export interface StepSegment {
+  /** Its first step. */
+  readonly start: number;
+  /** The step after its last one. */
+  readonly end: number;
+}
+
 /**
  * One optimisation step of the trainer (what `ssl bench` times): batch tensors, `prepare`, loss and
  * gradients in one tape, SGD, EMA update, pseudo-labels read back, `afterStep`. Every tensor it
- * makes is freed before it returns.
+ * makes is freed before it returns. In a `segment` (default the whole run) the LR schedule and the
+ * EMA warm-up count from its start, as after DASO's `_rebuild_lr_scheduler` and new `EMAModel`.
  */
-export function trainStep(state: TrainingState, batch: SslBatch, step: number): StepResult {
+export function trainStep(state: TrainingState, batch: SslBatch, step: number, segment: StepSegment = { start: 0, end: state.config.iterations }): StepResult {
   const { model, ema, params, velocity, algorithm, config, input: dataset } = state;
   const { height: h, width: w, channels: c } = batch;
   const nl = batch.labeledLabels.length;
@@ -136,7 +145,7 @@ export function trainStep(state: TrainingState, batch: SslBatch, step: number): 
     unlabeledPositions: batch.unlabeledPositions,
   };
   const ctx = { step, iterations: config.iterations, model, ema: ema.model };
-  const lr = learningRateAt(step, config.iterations, lrScheduleOf(config));
+  const lr = learningRateAt(step - segment.start, segment.end - segment.start, lrScheduleOf(config));
   let out: StepLoss | undefined;
   try {
     algorithm.prepare(tensors, ctx);
@@ -153,7 +162,7 @@ export function trainStep(state: TrainingState, batch: SslBatch, step: number): 
     );
     value.dispose();
     tf.dispose(grads);
-    ema.update(model, step, state.emaVariables);
+    ema.update(model, step - segment.start, state.emaVariables);
     const loss = out as StepLoss | undefined;
     if (!loss) throw new Error('trainStep: the algorithm returned no loss');
     const terms: Record<string, number> = {};
@@ -166,6 +175,37 @@ export function trainStep(state: TrainingState, batch: SslBatch, step: number): 
     if (out) disposeAll(out);
     tf.dispose(tensors as unknown as tf.TensorContainer);
   }
+}
+
+/**
+ * Starts the model over (a new generation of CReST): the student gets a fresh initialisation drawn
+ * from `seed`, the SGD momentum is zeroed and the EMA model becomes a copy of the student, as
+ * DASO's `_rebuild_models` and `_rebuild_optimizer` build new ones. Variables keep their identity,
+ * so nothing that holds them (optimizer lists, checkpoint names) changes.
+ */
+export function reinitialiseModel(state: TrainingState, seed: number): void {
+  const fresh = createRunModel({ ...state.config, seed }, state.input);
+  try {
+    copyVariables(fresh, state.model);
+    copyVariables(state.model, state.ema.model);
+    tf.tidy(() => state.velocity.forEach((v) => v.assign(tf.zerosLike(v))));
+  } finally {
+    fresh.dispose();
+  }
+}
+
+/** Copies every parameter and buffer of `from` into `to` (same architecture) through host memory. */
+function copyVariables(from: Classifier, to: Classifier): void {
+  const src = [...from.params, ...from.buffers];
+  const dst = [...to.params, ...to.buffers];
+  if (src.length !== dst.length) throw new Error(`copyVariables: ${src.length} variables into ${dst.length}`);
+  tf.tidy(() => {
+    dst.forEach((d, i) => {
+      if (d.name !== src[i].name) throw new Error(`copyVariables: variable ${i} is ${src[i].name}, expected ${d.name}`);
+      // A host copy: `assign(src)` would share storage, which in-place fused updates must never see.
+      d.variable.assign(tf.tensor(src[i].variable.dataSync(), src[i].variable.shape, src[i].variable.dtype));
+    });
+  });
 }
 
 function readPseudoLabels(pl: NonNullable<StepLoss['pseudoLabels']>): StepPseudoLabels {
