@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { UserError } from '../errors.js';
 import { registry, type Composition } from '../algorithms/index.js';
 import { allOptionSpecs } from '../config/run-config.js';
+import { kebabCase } from '../options/option-spec.js';
 
 /** Study kinds `ssl study` knows. `mismatch`: methods × unlabeled imbalance γ_u × seeds (DASO's Table 1/2 protocol). */
 export const STUDY_KINDS = ['mismatch'] as const;
@@ -72,6 +73,16 @@ export function seedList(seeds: number | readonly number[]): number[] {
   return typeof seeds === 'number' ? Array.from({ length: seeds }, (_, i) => i) : [...seeds];
 }
 
+/** Where the study source names `key`: the flag on the command line (`--gamma-u`), else `<file>: gammaU`. */
+export function fieldOf(source: string, key: string): string {
+  if (source !== COMMAND_LINE) return `${source}: ${key}`;
+  const flags: Record<string, string> = { methods: '--methods', gammaU: '--gamma-u', seeds: '--seeds', name: '--name' };
+  return flags[key] ?? `--${kebabCase(key.replace(/^set\./, ''))}`;
+}
+
+/** The source of a definition given by flags. */
+export const COMMAND_LINE = 'command line';
+
 /**
  * Checks a definition's grid: known, composable methods, each once; γ_u values and seeds each
  * once; no grid key in `set`; every `set` key a run option.
@@ -80,23 +91,23 @@ export function seedList(seeds: number | readonly number[]): number[] {
 export function validateDefinition(def: StudyDefinition, source: string): StudyDefinition {
   const seen = new Map<string, string>();
   for (const m of def.methods) {
-    const label = methodLabel(parseMethod(m, `${source}: methods`));
+    const label = methodLabel(parseMethod(m, fieldOf(source, 'methods')));
     const before = seen.get(label);
-    if (before !== undefined) throw new UserError(`${source}: methods`, `'${before}' and '${m}' are the same method (${label})`, 'List each method once.');
+    if (before !== undefined) throw new UserError(fieldOf(source, 'methods'), `'${before}' and '${m}' are the same method (${label})`, 'List each method once.');
     seen.set(label, m);
   }
   const twice = <T>(xs: readonly T[]): T | undefined => xs.find((x, i) => xs.indexOf(x) !== i);
   const g = twice(def.gammaU);
-  if (g !== undefined) throw new UserError(`${source}: gammaU`, `${g} is listed twice`, 'List each γ_u once.');
+  if (g !== undefined) throw new UserError(fieldOf(source, 'gammaU'), `${g} is listed twice`, 'List each γ_u once.');
   const s = twice(def.seeds);
-  if (s !== undefined) throw new UserError(`${source}: seeds`, `seed ${s} is listed twice`, 'List each seed once.');
-  if (!NAME.test(def.name)) throw new UserError(`${source}: name`, `'${def.name}' cannot name a folder`, 'Use letters, digits, ".", "_" and "-".');
+  if (s !== undefined) throw new UserError(fieldOf(source, 'seeds'), `seed ${s} is listed twice`, 'List each seed once.');
+  if (!NAME.test(def.name)) throw new UserError(fieldOf(source, 'name'), `'${def.name}' cannot name a folder`, 'Use letters, digits, ".", "_" and "-".');
   const specs = allOptionSpecs();
   for (const key of Object.keys(def.set)) {
     if (GRID_KEYS.has(key)) {
-      throw new UserError(`${source}: set.${key}`, 'is set by the study itself', key === 'gammaU' || key === 'seed' ? `List the values under ${key === 'seed' ? 'seeds' : 'gammaU'} instead.` : 'Remove it: every run of a study lives in studies/<id>/runs/<run>.');
+      throw new UserError(fieldOf(source, `set.${key}`), 'is set by the study itself', key === 'gammaU' || key === 'seed' ? `List the values under ${key === 'seed' ? 'seeds' : 'gammaU'} instead.` : 'Remove it: every run of a study lives in studies/<id>/runs/<run>.');
     }
-    if (!specs.has(key)) throw new UserError(`${source}: set.${key}`, 'is not a run option', 'See `ssl run --help` for the options (camelCase in YAML: gammaL, iterations, ...).');
+    if (!specs.has(key)) throw new UserError(fieldOf(source, `set.${key}`), 'is not a run option', 'See `ssl run --help` for the options (camelCase in YAML: gammaL, iterations, ...).');
   }
   return def;
 }

@@ -13,7 +13,7 @@ import { registry } from '../algorithms/index.js';
 import { optionSpecsFor, resolveRunConfig, shippedPresetLayers, type RunConfig } from '../config/run-config.js';
 import { RUNTIME_KEYS } from '../run/resume.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { methodLabel, parseMethod, type StudyDefinition } from './definition.js';
+import { fieldOf, methodLabel, parseMethod, type StudyDefinition } from './definition.js';
 
 /** The file that makes a folder a study. */
 export const STUDY_FILE = 'study.json';
@@ -79,7 +79,7 @@ export function stableRunId(method: string, gammaU: number, seed: number, config
  * @param setSource what `set` came from, for error messages ('pipelines/studies/x.yaml: set', 'command line')
  */
 export async function planStudy(def: StudyDefinition, setSource: string): Promise<StudyPlan> {
-  const compositions = def.methods.map((m) => parseMethod(m, `${setSource}: methods`));
+  const compositions = def.methods.map((m) => parseMethod(m, fieldOf(setSource, 'methods')));
   const used = new Set<string>();
   const runs: PlannedRun[] = [];
   for (const c of compositions) {
@@ -106,7 +106,7 @@ export async function planStudy(def: StudyDefinition, setSource: string): Promis
   for (const key of Object.keys(def.set)) {
     if (!used.has(key)) {
       const owners = registry.ownersOf(key);
-      throw new UserError(`${setSource}: ${key}`, `applies to none of the study's methods (${def.methods.join(', ')})${owners.length > 0 ? `; it is an option of ${owners.join(', ')}` : ''}`, 'Remove it, or add a method it applies to.');
+      throw new UserError(fieldOf(setSource, key), `applies to none of the study's methods (${def.methods.join(', ')})${owners.length > 0 ? `; it is an option of ${owners.join(', ')}` : ''}`, 'Remove it, or add a method it applies to.');
     }
   }
   const id = `${def.name}-${sha(runs.map((r) => r.runId).sort().join('\n')).slice(0, 8)}`;

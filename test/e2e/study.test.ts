@@ -1,0 +1,127 @@
+/**
+ * `ssl study` end to end on tiny image-folder data: 2 methods × 3 γ_u × 2 seeds, locally (with a
+ * Ctrl-C, a failed run and two resumes), and bad input that must leave nothing behind.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { syntheticDataset } from '../helpers/synthetic-dataset.js';
+import { writeImageFolder } from '../helpers/image-folder.js';
+import { cli, testBackend } from '../helpers/cli.js';
+import { createProgram } from '../../src/cli/main.js';
+import { readStudyPlan } from '../../src/study/plan.js';
+import { countStates, readStudyStatus } from '../../src/study/run-state.js';
+import { StudyInterrupted } from '../../src/study/outcome.js';
+import { checkpointPath } from '../../src/train/run-checkpoint.js';
+
+let backend = 'cpu';
+let dataDir = '';
+beforeAll(async () => {
+  dataDir = await writeImageFolder(mkdtempSync(path.join(tmpdir(), 'ssl-study-data-')), syntheticDataset({ trainPerClass: 60, testPerClass: 20 }));
+  backend = await testBackend();
+});
+
+/** The grid and a tiny schedule; one thread per run, so local and queued runs compute the same numbers. */
+const grid = (): string[] => [
+  '--methods', 'fixmatch,daso', '--gamma-u', '4,1,0.25', '--seeds', '2',
+  '--dataset', 'image-folder', '--data-dir', dataDir, '--n1', '20', '--m1', '20', '--gamma-l', '4', '--validation-per-class', '5',
+  '--iterations', '4', '--eval-every', '2', '--labeled-batch', '8', '--daso-warmup', '2', '--daso-histogram-window', '2', '--pl-window', '2',
+  '--checkpoint-every', '2', '--workers', '0', '--threads', '1', '--backend', backend, '--progress', 'none',
+];
+
+/** The CLI with a stop signal of our own (the Ctrl-C the CLI wires to SIGINT). */
+async function cliWithStop(stop: AbortSignal, ...args: string[]): Promise<{ error: unknown; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  try {
+    await createProgram({ out: (s) => (out += s), err: (s) => (err += s) }, stop).parseAsync(['node', 'ssl', ...args]);
+    return { error: undefined, out, err };
+  } catch (e) {
+    return { error: e, out, err };
+  }
+}
+
+function studyDirIn(outDir: string): string {
+  const ids = readdirSync(outDir);
+  expect(ids).toHaveLength(1);
+  return path.join(outDir, ids[0]);
+}
+
+describe('ssl study mismatch, locally', () => {
+  it('runs the grid two at a time; Ctrl-C leaves runs resumable; --resume skips finished runs, records a failure, re-runs it', async () => {
+    const outDir = mkdtempSync(path.join(tmpdir(), 'ssl-study-local-'));
+    // 1. Stop (as Ctrl-C does) once two runs are done.
+    const stop = new AbortController();
+    let studyDir = '';
+    const watcher = setInterval(async () => {
+      if (!existsSync(outDir) || readdirSync(outDir).length === 0) return;
+      studyDir = studyDirIn(outDir);
+      if (!existsSync(path.join(studyDir, 'study.json'))) return;
+      const plan = await readStudyPlan(studyDir, 'dir');
+      if (countStates(await readStudyStatus(studyDir, plan)).done >= 2) stop.abort();
+    }, 200);
+    const first = await cliWithStop(stop.signal, 'study', 'mismatch', ...grid(), '--concurrency', '2', '--out-dir', outDir);
+    clearInterval(watcher);
+    expect(first.error, first.err).toBeInstanceOf(StudyInterrupted);
+    expect((first.error as Error).message).toMatch(/--resume .*mismatch-[0-9a-f]{8}/);
+    const plan = await readStudyPlan(studyDir, 'dir');
+    expect(plan.runs).toHaveLength(12);
+    const stopped = await readStudyStatus(studyDir, plan);
+    const n = countStates(stopped);
+    expect(n.done).toBeGreaterThanOrEqual(2);
+    expect(n.done).toBeLessThan(12);
+    expect(n.running + n.failed).toBe(0);
+    // Every run that started has a checkpoint to resume from.
+    const interrupted = stopped.filter((s) => s.state === 'interrupted');
+    for (const s of interrupted) expect(existsSync(checkpointPath(path.join(studyDir, 'runs', s.run.runId))), s.run.runId).toBe(true);
+    const doneBefore = new Map(stopped.filter((s) => s.state === 'done').map((s) => [s.run.runId, statSync(path.join(studyDir, 'runs', s.run.runId, 'summary.json')).mtimeMs]));
+
+    // 2. A broken checkpoint: that run fails on resume, is recorded and shown; the others finish.
+    const broken = interrupted[0] ?? stopped.find((s) => s.state === 'queued');
+    expect(broken).toBeDefined();
+    const brokenDir = path.join(studyDir, 'runs', broken!.run.runId);
+    writeFileSync(checkpointPath(brokenDir), 'not a checkpoint');
+    const second = await cli('study', 'mismatch', '--resume', studyDir, '--concurrency', '2', '--progress', 'none');
+    expect(second.code, second.err).toBe(1);
+    expect(second.err).toMatch(new RegExp(`1 run\\(s\\) of .* failed:\\n  ${broken!.run.runId}: `));
+    const status = await cli('study', 'status', studyDir);
+    expect(status.code).toBe(0);
+    expect(status.out).toMatch(/12 runs: 11 done, 1 failed; all runs ended/);
+    expect(status.out).toMatch(new RegExp(`${broken!.run.runId} .* failed .*checkpoint`));
+    expect(JSON.parse(readFileSync(path.join(brokenDir, 'failure.json'), 'utf8')).error).toMatch(/checkpoint/);
+    // Finished runs were not run again.
+    for (const [id, mtime] of doneBefore) expect(statSync(path.join(studyDir, 'runs', id, 'summary.json')).mtimeMs, id).toBe(mtime);
+
+    // 3. Without the broken file the run starts over; the grid given again must be the study's.
+    rmSync(checkpointPath(brokenDir));
+    const other = await cli('study', 'mismatch', ...grid(), '--gamma-u', '4,1', '--resume', studyDir);
+    expect(other.code).toBe(2);
+    expect(other.err).toMatch(/--resume: .* holds another grid: they drop .*gu0\.25/);
+    const third = await cli('study', 'mismatch', ...grid(), '--resume', studyDir, '--concurrency', '2');
+    expect(third.code, third.err).toBe(0);
+    expect(third.out).toMatch(/12 runs: 12 done; all runs ended/);
+    expect(readFileSync(path.join(studyDir, 'logs', `${broken!.run.runId}.log`), 'utf8')).toMatch(/failed:[^]*starting on/);
+  }, 400_000);
+});
+
+describe('ssl study: bad input leaves nothing behind', () => {
+  it('an unknown study key, an unknown method, --resume of a folder that is not a study', async () => {
+    const outDir = path.join(mkdtempSync(path.join(tmpdir(), 'ssl-study-bad-')), 'studies');
+    const file = path.join(path.dirname(outDir), 'bad.yaml');
+    writeFileSync(file, 'study: mismatch\nmethods: [fixmatch]\ngammaU: [1]\nseeds: 1\nseed: 4\n');
+    const key = await cli('study', 'run', file, '--out-dir', outDir);
+    expect(key.code).toBe(2);
+    expect(key.err).toMatch(/bad\.yaml: seed: is not a study key/);
+    const method = await cli('study', 'mismatch', '--methods', 'fixmatch,fixmatch+nope', '--out-dir', outDir);
+    expect(method.code).toBe(2);
+    expect(method.err).toMatch(/--methods: unknown method 'nope' in 'fixmatch\+nope'\. Use one of: /);
+    const notStudy = await cli('study', 'mismatch', '--resume', path.dirname(outDir));
+    expect(notStudy.code).toBe(2);
+    expect(notStudy.err).toMatch(/--resume: .* is not a study \(it has no study\.json\)/);
+    const status = await cli('study', 'status', path.join(path.dirname(outDir), 'nope'));
+    expect(status.code).toBe(2);
+    expect(status.err).toMatch(/nope does not exist/);
+    expect(existsSync(outDir)).toBe(false);
+  });
+});
