@@ -12,6 +12,8 @@ import { runLabel, runStudyLocally, type LiveRun } from '../study/local-executor
 import { createStudyProgress } from '../study/progress.js';
 import { countStates, estimateSecondsLeft, readStudyStatus, type RunStatus } from '../study/run-state.js';
 import { StudyFailed, StudyInterrupted } from '../study/outcome.js';
+import { aggregateStudy, studyWallSeconds } from '../study/aggregate.js';
+import { writeStudyReport } from '../report/write-report.js';
 import { formatDuration } from '../train/progress.js';
 import { pct } from '../report/run-report.js';
 import { addConfigFlags, configOverrides } from './config-flags.js';
@@ -198,6 +200,10 @@ async function executeStudy(flags: StudyFlags & Record<string, unknown>, fileDef
   }
   const statuses = await readStudyStatus(studyDir, plan);
   output.out(formatStudyStatus(studyDir, plan, statuses, concurrency));
+  if (statuses.some((s) => s.state === 'done')) {
+    const written = await writeStudyReport(studyDir, aggregateStudy(plan, statuses, studyWallSeconds(studyDir, statuses)));
+    output.out(`${written.text}\nreport: ${written.html}, ${written.markdown}\n`);
+  }
   if (outcome.interrupted) throw new StudyInterrupted(studyDir);
   const failed = statuses.filter((s) => s.state === 'failed');
   if (failed.length > 0) throw new StudyFailed(studyDir, failed.map((s) => ({ runId: s.run.runId, error: s.error ?? '' })));

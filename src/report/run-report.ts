@@ -398,7 +398,7 @@ export function runCharts(summary: RunSummary, history: RunHistory = {}): Chart[
 }
 
 function markdownToHtmlTable(md: string): string {
-  // summary.md uses only headings, paragraphs and pipe tables: a tiny converter keeps the HTML
+  // summary.md uses only headings, paragraphs, pipe tables and links: a tiny converter keeps the HTML
   // self-contained without a markdown dependency.
   const out: string[] = [];
   const lines = md.split('\n');
@@ -406,7 +406,8 @@ function markdownToHtmlTable(md: string): string {
   const inline = (s: string): string =>
     escapeXml(s)
       .replace(/\*\*(.+?)\*\*/g, '<strong>$1</strong>')
-      .replace(/`(.+?)`/g, '<code>$1</code>');
+      .replace(/`(.+?)`/g, '<code>$1</code>')
+      .replace(/\[([^\]]+)\]\(([^)\s]+)\)/g, '<a href="$2">$1</a>');
   while (i < lines.length) {
     const line = lines[i];
     if (line.startsWith('|')) {
@@ -439,7 +440,8 @@ table{border-collapse:collapse;background:#fff;margin:8px 0 16px;font-size:14px;
 th,td{padding:6px 12px;border-bottom:1px solid #eee}th{background:#fafafa;font-weight:600}
 tbody tr:hover{background:#f3f6fb}
 figure{background:#fff;margin:16px 0;padding:10px;border-radius:8px;box-shadow:0 1px 3px rgba(0,0,0,.08)}
-figure svg{width:100%;height:auto;display:block}
+figure svg,figure img{width:100%;height:auto;display:block}
+figcaption{font-size:12px;color:#666;margin-top:4px}
 .cards{display:flex;gap:14px;flex-wrap:wrap;margin:12px 0}
 .card{background:#fff;border-radius:8px;padding:12px 18px;box-shadow:0 1px 3px rgba(0,0,0,.08);min-width:150px}
 .card .v{font-size:26px;font-weight:700}.card .k{font-size:12px;color:#666;text-transform:uppercase;letter-spacing:.04em}
@@ -450,9 +452,22 @@ function cards(items: ReadonlyArray<readonly [string, string]>): string {
   return `<div class="cards">${items.map(([k, v]) => `<div class="card"><div class="k">${escapeXml(k)}</div><div class="v">${escapeXml(v)}</div></div>`).join('')}</div>`;
 }
 
-/** Wraps markdown-ish content and charts into one self-contained HTML page (charts inline as SVG). */
-export function renderHtmlPage(title: string, headerCards: ReadonlyArray<readonly [string, string]>, markdown: string, charts: ReadonlyArray<Chart>): string {
-  const figures = charts.map((c) => `<figure id="${escapeXml(c.name)}">${c.svg}</figure>`).join('\n');
+/**
+ * Wraps markdown-ish content and charts into one HTML page: charts inline as SVG (self-contained),
+ * or, with `chartSrc`, as <img> of their PNG files (the page next to its charts/ folder).
+ */
+export function renderHtmlPage(
+  title: string,
+  headerCards: ReadonlyArray<readonly [string, string]>,
+  markdown: string,
+  charts: ReadonlyArray<Chart>,
+  chartSrc?: (chart: Chart) => string,
+): string {
+  const figure = (c: Chart): string =>
+    chartSrc
+      ? `<figure id="${escapeXml(c.name)}"><img src="${escapeXml(chartSrc(c))}" alt="${escapeXml(c.title)}"><figcaption>${escapeXml(c.title)}</figcaption></figure>`
+      : `<figure id="${escapeXml(c.name)}">${c.svg}</figure>`;
+  const figures = charts.map(figure).join('\n');
   // The cards go right under the page's first heading.
   const [first, ...rest] = markdown.split('\n');
   const heading = first.startsWith('# ') ? markdownToHtmlTable(first) : `<h1>${escapeXml(title)}</h1>`;

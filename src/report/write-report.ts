@@ -11,6 +11,7 @@ import { svgToPng } from './charts.js';
 import { renderComparison, renderComparisonHtml } from './comparison.js';
 import { renderRunReportHtml, runCharts, writeSummaryMarkdown, type Chart, type RunHistory } from './run-report.js';
 import type { RunSummary } from './run-summary.js';
+import { renderStudyHtml, studyCharts, writeStudyMarkdown, type StudyResults } from './study-report.js';
 
 
 /** Renders each chart to `<dir>/<name>.png`; returns the written paths. */
@@ -92,4 +93,26 @@ export async function writeComparisonReport(
   const html = join(outDir, 'comparison.html');
   await writeFileAtomic(html, renderComparisonHtml(runs, comparison));
   return { markdown, html, charts };
+}
+
+/** Paths written by {@link writeStudyReport}. */
+export interface StudyReportFiles {
+  readonly markdown: string;
+  readonly html: string;
+  readonly charts: ReadonlyArray<string>;
+}
+
+/**
+ * Writes studyDir/report.md, report.html (its charts as <img> of the PNGs) and charts/*.png.
+ * @returns the paths written and the markdown
+ */
+export async function writeStudyReport(studyDir: string, results: StudyResults): Promise<StudyReportFiles & { readonly text: string }> {
+  const text = writeStudyMarkdown(results);
+  const charts = studyCharts(results);
+  const chartPaths = await writeCharts(join(studyDir, 'charts'), charts);
+  const markdown = join(studyDir, 'report.md');
+  await writeFileAtomic(markdown, `${text}\n## Charts\n\n${charts.map((c) => `![${c.title}](charts/${c.name}.png)`).join('\n\n')}\n`);
+  const html = join(studyDir, 'report.html');
+  await writeFileAtomic(html, renderStudyHtml(results, text, charts, (c) => `charts/${c.name}.png`));
+  return { markdown, html, charts: chartPaths, text };
 }

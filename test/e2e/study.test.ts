@@ -42,6 +42,14 @@ async function cliWithStop(stop: AbortSignal, ...args: string[]): Promise<{ erro
   }
 }
 
+/** The study report's tables (everything from the first table on, without the charts): what two executions of one grid must agree on. */
+function tablesOf(md: string): string {
+  return md.slice(md.indexOf('## Balanced accuracy'), md.indexOf('## Charts'));
+}
+
+/** The local study's tables, for the queued study to equal. */
+let localTables = '';
+
 function studyDirIn(outDir: string): string {
   const ids = readdirSync(outDir);
   expect(ids).toHaveLength(1);
@@ -102,6 +110,21 @@ describe('ssl study mismatch, locally', () => {
     expect(third.code, third.err).toBe(0);
     expect(third.out).toMatch(/12 runs: 12 done; all runs ended/);
     expect(readFileSync(path.join(studyDir, 'logs', `${broken!.run.runId}.log`), 'utf8')).toMatch(/failed:[^]*starting on/);
+
+    // 4. The study report: mean ± std per method × γ_u, the runs, charts as PNG files.
+    const report = await cli('report', studyDir);
+    expect(report.code, report.err).toBe(0);
+    const md = readFileSync(path.join(studyDir, 'report.md'), 'utf8');
+    expect(md).toContain('| method | γ_u = 4 | γ_u = 1 | γ_u = 1/4 |');
+    expect(md).toMatch(/\| fixmatch \| [\d.]+ ± [\d.]+ \| [\d.]+ ± [\d.]+ \| [\d.]+ ± [\d.]+ \|/);
+    expect(md).toMatch(/\| fixmatch\+daso \| [\d.]+ ± [\d.]+ \|/);
+    expect(md).toMatch(/Runs: 12 of 12 done/);
+    expect(md).not.toMatch(/Failed runs|⚠/);
+    for (const chart of ['study-balanced-accuracy', 'study-tail-pl-recall', 'study-pl-recall-gu4', 'study-pl-recall-gu1', 'study-pl-recall-gu0.25']) {
+      expect(existsSync(path.join(studyDir, 'charts', `${chart}.png`)), chart).toBe(true);
+    }
+    expect(readFileSync(path.join(studyDir, 'report.html'), 'utf8')).toContain('<img src="charts/study-balanced-accuracy.png"');
+    localTables = tablesOf(md);
   }, 400_000);
 });
 
