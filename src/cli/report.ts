@@ -6,12 +6,13 @@ import { UserError } from '../errors.js';
 import { readRunSummary, writeComparisonReport, writeStudyReport } from '../report/write-report.js';
 import { readStudyPlan, STUDY_FILE } from '../study/plan.js';
 import { readStudyResults } from '../study/aggregate.js';
+import { rewriteRunReport } from '../run/rewrite-report.js';
 import { renderComparison } from '../report/comparison.js';
 import { processOutput, type CliOutput } from './output.js';
 
 const EXAMPLES = `
 Examples:
-  $ ssl report runs/daso-fashion-mnist-s0-...                 # print the run's summary.md
+  $ ssl report runs/daso-fashion-mnist-s0-...                 # the run's report.md, report.html and charts/*.png, written again
   $ ssl report studies/mismatch-1a2b3c4d                      # the study's mean ± std tables: report.md, report.html, charts/*.png
   $ ssl report compare runs/fixmatch-... runs/daso-... --out reports/fm-vs-daso
                                                             # per-class pseudo-label recall/precision side by side`;
@@ -28,11 +29,11 @@ export function createReportCommand(output: CliOutput = processOutput): Command 
         output.out(`${written.text}\nwritten: ${written.markdown}, ${written.html}, ${written.charts.length} charts in ${path.join(runDir, 'charts')}\n`);
         return;
       }
-      const file = path.join(runDir, 'summary.md');
-      if (!existsSync(file)) {
-        throw new UserError('<runDir>', `${runDir} has no summary.md`, 'Give a finished run directory; an interrupted run can be finished with `ssl run <algorithm> --resume <runDir>`.');
+      if (!existsSync(path.join(runDir, 'summary.json'))) {
+        throw new UserError('<dir>', `${runDir} has no summary.json (and no study.json)`, 'Give a finished run directory or a study folder; an interrupted run can be finished with `ssl run --resume <runDir>`.');
       }
-      output.out(await readFile(file, 'utf8'));
+      const files = await rewriteRunReport(runDir);
+      output.out(`${await readFile(files.summaryMd, 'utf8')}\nwritten: ${files.reportMd}, ${files.reportHtml}, ${files.charts.length} charts in ${path.join(runDir, 'charts')}\n`);
     });
   cmd
     .command('compare')

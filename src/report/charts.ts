@@ -389,7 +389,7 @@ function svgDocument(width: number, height: number, body: string): string {
   );
 }
 
-/** A heat map: rows (classes) × columns (training windows), each cell coloured by its value. */
+/** A heat map: rows (classes) × columns (training windows), each cell coloured by its value; one or more panels side by side. */
 export interface HeatMapSpec {
   readonly title: string;
   readonly subtitle?: string;
@@ -397,8 +397,8 @@ export interface HeatMapSpec {
   readonly rows: ReadonlyArray<string>;
   /** Column labels, left to right (e.g. the last step of each window). */
   readonly columns: ReadonlyArray<string>;
-  /** values[row][column]; null = undefined (grey). */
-  readonly values: ReadonlyArray<ReadonlyArray<number | null>>;
+  /** Panels sharing rows, columns and the colour scale (e.g. recall and precision); values[row][column], null = undefined (grey). */
+  readonly panels: ReadonlyArray<{ readonly name: string; readonly values: ReadonlyArray<ReadonlyArray<number | null>> }>;
   readonly xLabel: string;
   readonly yLabel: string;
   /** Colour scale ends (default 0 and 1). */
@@ -406,9 +406,8 @@ export interface HeatMapSpec {
   readonly vMax?: number;
   /** 'percent' prints 0.5 as 50% on the colour bar and in cells (default 'percent'). */
   readonly format?: ValueFormat;
-  /** Row indices to mark (e.g. tail classes), with `highlightLabel` in the subtitle. */
+  /** Row indices to frame and set in bold (e.g. tail classes). */
   readonly highlightRows?: ReadonlyArray<number>;
-  readonly highlightLabel?: string;
   readonly width?: number;
 }
 
@@ -432,54 +431,62 @@ export function viridis(t: number): string {
   return `#${hex(0)}${hex(1)}${hex(2)}`;
 }
 
-/** Heat map SVG (standalone document) with a colour bar; undefined cells grey. */
+/** Heat map SVG (standalone document): its panels side by side, one colour bar; undefined cells grey. */
 export function heatMapSvg(spec: HeatMapSpec): string {
   const nr = spec.rows.length;
   const nc = spec.columns.length;
+  const np = Math.max(1, spec.panels.length);
   const fmt = spec.format ?? 'percent';
   const vMin = spec.vMin ?? 0;
   const vMax = spec.vMax ?? 1;
-  const width = spec.width ?? Math.max(640, Math.min(1400, 200 + nc * 34));
+  const width = spec.width ?? Math.max(700, Math.min(1600, 230 + np * (40 + nc * 30)));
   const head = legendAndTitle(width, spec.title, spec.subtitle, []);
   const labelW = Math.min(140, 20 + 6.6 * Math.max(1, ...spec.rows.map((r) => r.length)));
-  const frame: Frame = { left: 40 + labelW, top: head.height, right: width - 90, bottom: 0 };
-  const cellW = (frame.right - frame.left) / Math.max(1, nc);
+  const left = 40 + labelW;
+  const right = width - 90;
+  const gap = 24;
+  const panelW = (right - left - gap * (np - 1)) / np;
+  const cellW = panelW / Math.max(1, nc);
   const cellH = Math.max(14, Math.min(30, 360 / Math.max(1, nr)));
-  const bottom = frame.top + nr * cellH;
+  const top = head.height + 22;
+  const bottom = top + nr * cellH;
   const height = bottom + 58;
-  const hl = new Set(spec.highlightRows ?? []);
+  const hl = new Set((spec.highlightRows ?? []).filter((r) => r >= 0 && r < nr));
   const parts: string[] = [];
-  const label = (v: number): string => (fmt === 'percent' ? `${Math.round(v * 100)}` : v.toFixed(2));
   for (let r = 0; r < nr; r++) {
-    const y = frame.top + r * cellH;
-    parts.push(text(frame.left - 8, y + cellH / 2 + 4, spec.rows[r], { size: 11, anchor: 'end', weight: hl.has(r) ? 'bold' : 'normal', fill: INK }));
-    for (let c = 0; c < nc; c++) {
-      const v = spec.values[r]?.[c];
-      const x = frame.left + c * cellW;
-      const t = finite(v) ? (v - vMin) / Math.max(1e-12, vMax - vMin) : null;
-      const fill = t === null ? '#e3e3e3' : viridis(t);
-      const tip = `${spec.rows[r]} · ${spec.columns[c]}: ${finite(v) ? formatTick(v, fmt, 0.001) : 'n/a'}`;
-      parts.push(`<rect x="${f(x)}" y="${f(y)}" width="${f(cellW + 0.3)}" height="${f(cellH + 0.3)}" fill="${fill}"><title>${escapeXml(tip)}</title></rect>`);
-      if (cellW >= 26 && cellH >= 14 && t !== null) parts.push(text(x + cellW / 2, y + cellH / 2 + 4, label(v as number), { size: 10, anchor: 'middle', fill: t > 0.6 ? INK : '#fff' }));
+    parts.push(text(left - 8, top + r * cellH + cellH / 2 + 4, spec.rows[r], { size: 11, anchor: 'end', weight: hl.has(r) ? 'bold' : 'normal', fill: INK }));
+  }
+  spec.panels.forEach((panel, p) => {
+    const x0 = left + p * (panelW + gap);
+    parts.push(text(x0 + panelW / 2, top - 8, panel.name, { size: 13, anchor: 'middle', weight: 'bold' }));
+    for (let r = 0; r < nr; r++) {
+      const y = top + r * cellH;
+      for (let c = 0; c < nc; c++) {
+        const v = panel.values[r]?.[c];
+        const x = x0 + c * cellW;
+        const t = finite(v) ? (v - vMin) / Math.max(1e-12, vMax - vMin) : null;
+        const tip = `${panel.name} · ${spec.rows[r]} · ${spec.columns[c]}: ${finite(v) ? formatTick(v, fmt, 0.001) : 'n/a'}`;
+        parts.push(`<rect x="${f(x)}" y="${f(y)}" width="${f(cellW + 0.3)}" height="${f(cellH + 0.3)}" fill="${t === null ? '#e3e3e3' : viridis(t)}"><title>${escapeXml(tip)}</title></rect>`);
+        if (cellW >= 26 && t !== null) {
+          const label = fmt === 'percent' ? `${Math.round((v as number) * 100)}` : (v as number).toFixed(2);
+          parts.push(text(x + cellW / 2, y + cellH / 2 + 4, label, { size: 10, anchor: 'middle', fill: t > 0.6 ? INK : '#fff' }));
+        }
+      }
     }
-  }
-  // Tail rows are framed so they can be found without colour.
-  for (const r of hl) {
-    if (r < 0 || r >= nr) continue;
-    parts.push(`<rect x="${f(frame.left)}" y="${f(frame.top + r * cellH)}" width="${f(nc * cellW)}" height="${f(cellH)}" fill="none" stroke="${INK}" stroke-width="1.5"/>`);
-  }
-  const every = Math.max(1, Math.ceil(nc / Math.max(1, Math.floor((frame.right - frame.left) / 44))));
-  for (let c = 0; c < nc; c += every) parts.push(text(frame.left + (c + 0.5) * cellW, bottom + 15, spec.columns[c], { size: 10, anchor: 'middle', fill: MUTED }));
-  parts.push(text((frame.left + frame.right) / 2, bottom + 34, spec.xLabel, { size: 12, anchor: 'middle' }));
-  parts.push(text(16, (frame.top + bottom) / 2, spec.yLabel, { size: 12, anchor: 'middle', rotate: -90 }));
-  // Colour bar.
-  const bx = frame.right + 24;
+    // Highlighted rows framed, so they are found without colour.
+    for (const r of hl) parts.push(`<rect x="${f(x0)}" y="${f(top + r * cellH)}" width="${f(nc * cellW)}" height="${f(cellH)}" fill="none" stroke="${INK}" stroke-width="1.5"/>`);
+    const every = Math.max(1, Math.ceil(nc / Math.max(1, Math.floor(panelW / 40))));
+    for (let c = 0; c < nc; c += every) parts.push(text(x0 + (c + 0.5) * cellW, bottom + 15, spec.columns[c], { size: 10, anchor: 'middle', fill: MUTED }));
+  });
+  parts.push(text((left + right) / 2, bottom + 36, spec.xLabel, { size: 12, anchor: 'middle' }));
+  parts.push(text(16, (top + bottom) / 2, spec.yLabel, { size: 12, anchor: 'middle', rotate: -90 }));
+  const bx = right + 24;
+  const bh = bottom - top;
   const steps = 24;
-  const bh = Math.max(60, bottom - frame.top);
   for (let i = 0; i < steps; i++) {
-    parts.push(`<rect x="${f(bx)}" y="${f(frame.top + (i * bh) / steps)}" width="14" height="${f(bh / steps + 0.5)}" fill="${viridis(1 - i / (steps - 1))}"/>`);
+    parts.push(`<rect x="${f(bx)}" y="${f(top + (i * bh) / steps)}" width="14" height="${f(bh / steps + 0.5)}" fill="${viridis(1 - i / (steps - 1))}"/>`);
   }
-  for (const [v, y] of [[vMax, frame.top + 4], [(vMin + vMax) / 2, frame.top + bh / 2 + 4], [vMin, frame.top + bh]] as const) {
+  for (const [v, y] of [[vMax, top + 8], [(vMin + vMax) / 2, top + bh / 2 + 4], [vMin, bottom]] as const) {
     parts.push(text(bx + 18, y, formatTick(v, fmt, fmt === 'percent' ? 0.01 : 0.1), { size: 10, fill: MUTED }));
   }
   parts.push(`<rect x="${f(bx)}" y="${f(bottom + 8)}" width="14" height="10" fill="#e3e3e3"/>`);

@@ -4,14 +4,20 @@
  */
 import type { PseudoLabelWindow } from '../eval/pseudo-label-tracker.js';
 import { assignShotGroups, type ShotGroup } from '../eval/shot-groups.js';
-import { barChartSvg, escapeXml, lineChartSvg, type BarSeries, type LineSeries } from './charts.js';
+import { barChartSvg, escapeXml, heatMapSvg, lineChartSvg, type BarSeries, type LineSeries } from './charts.js';
 import type { RunSummary, ReportedMetrics } from './run-summary.js';
-import type { EvalRecord } from './select-reported.js';
+
+/** What the learning curves read of an evaluation (an EvalRecord, or an `eval` line of events.jsonl). */
+export interface CurveEval {
+  readonly step: number;
+  readonly test: { readonly top1: number; readonly balancedAccuracy: number; readonly geometricMeanRecall: number };
+  readonly val?: { readonly balancedAccuracy: number };
+}
 
 /** Training curves and evaluations over time, as read back from events.jsonl. */
 export interface RunHistory {
   /** Every evaluation in step order. */
-  readonly evals?: ReadonlyArray<EvalRecord>;
+  readonly evals?: ReadonlyArray<CurveEval>;
   /**
    * Logged training scalars per step, e.g. { loss, lossLabeled, lossUnlabeled, lossAlign, maskRate, lr }.
    * Keys starting with `loss` are drawn on the loss chart; `maskRate` on the pseudo-label chart.
@@ -294,6 +300,69 @@ export function runCharts(summary: RunSummary, history: RunHistory = {}): Chart[
     });
   }
 
+  if (pl && Object.keys(pl.sources).length > 1) {
+    const names = Object.keys(pl.sources);
+    charts.push({
+      name: 'pseudo-label-sources-precision',
+      title: 'Pseudo-label precision per source',
+      svg: barChartSvg({
+        title: 'Pseudo-label precision per class, by source',
+        subtitle: `mean of last ${pl.averagedWindows} windows of ${pl.window} steps · all pseudo-labels · n/a: class never pseudo-labelled`,
+        categories: labels,
+        series: names.map((n) => ({ name: n, values: pl.sources[n].all.averaged.precision })),
+        yLabel: 'precision P(GT=k | PL=k)',
+        yFormat: 'percent',
+        yMax: 1,
+        xLabel: 'class',
+        highlight: tail,
+        highlightLabel: 'tail classes',
+      }),
+    });
+  }
+
+  // Per source, recall and precision of every class over the training windows.
+  const plWindows = history.pseudoLabels ?? [];
+  for (const source of [...new Set(plWindows.flatMap((w) => Object.keys(w.sources)))]) {
+    const ws = plWindows.filter((w) => w.sources[source]);
+    const grid = (measure: 'recall' | 'precision'): Array<Array<number | null>> => labels.map((_, c) => ws.map((w) => w.sources[source].all[measure][c] ?? null));
+    charts.push({
+      name: `pseudo-label-heatmap-${source}`,
+      title: `Pseudo-label recall and precision over training: ${source}`,
+      svg: heatMapSvg({
+        title: `Pseudo-labels over training: ${source}`,
+        subtitle: `per-class recall and precision of every unlabeled sample, ${ws[0].endStep - ws[0].startStep + 1}-step windows · framed: tail classes · grey: undefined (class absent, or never pseudo-labelled)`,
+        rows: labels,
+        columns: ws.map((w) => String(w.endStep)),
+        panels: [
+          { name: 'recall P(PL=k | GT=k)', values: grid('recall') },
+          { name: 'precision P(GT=k | PL=k)', values: grid('precision') },
+        ],
+        xLabel: 'training step (end of window)',
+        yLabel: 'class',
+        highlightRows: tail,
+      }),
+    });
+  }
+
+  const priors = summary.priorEstimates;
+  if (priors) {
+    charts.push({
+      name: 'prior-estimates',
+      title: 'Estimated vs true unlabeled class distribution',
+      svg: barChartSvg({
+        title: 'Unlabeled class distribution: the method\'s estimate vs the truth',
+        subtitle: `step ${priors.step} · ${Object.entries(priors.sources).map(([src, r]) => `KL(${src} ‖ true) ${r.kl.toFixed(4)}`).join(' · ')}`,
+        categories: labels,
+        series: [{ name: 'true', values: priors.truth, color: '#555555' }, ...Object.entries(priors.sources).map(([src, r]) => ({ name: `estimate (${src})`, values: r.estimate }))],
+        yLabel: 'fraction of unlabeled images',
+        yFormat: 'percent',
+        xLabel: 'class',
+        highlight: tail,
+        highlightLabel: 'tail classes',
+      }),
+    });
+  }
+
   const markers = (history.markers ?? []).map((m) => ({ x: m.step, label: m.label }));
   const evals = history.evals ?? [];
   if (evals.length > 0) {
@@ -310,7 +379,7 @@ export function runCharts(summary: RunSummary, history: RunHistory = {}): Chart[
       series.push({
         name: 'val balanced',
         dashed: true,
-        points: evals.filter((e) => e.val).map((e) => ({ x: e.step, y: (e.val as EvalRecord['test']).balancedAccuracy })),
+        points: evals.flatMap((e) => (e.val ? [{ x: e.step, y: e.val.balancedAccuracy }] : [])),
       });
     }
     charts.push({
@@ -486,8 +555,16 @@ ${figures}
 `;
 }
 
-/** The self-contained HTML report of one run (charts inline as SVG, no external assets). */
-export function renderRunReportHtml(summary: RunSummary, history: RunHistory = {}, charts?: ReadonlyArray<Chart>): string {
+/** report.md: the summary, then every chart with its title (PNG files in charts/). */
+export function writeReportMarkdown(summary: RunSummary, charts: ReadonlyArray<Chart>): string {
+  return `${writeSummaryMarkdown(summary)}\n## Charts\n\n${charts.map((c) => `### ${c.title}\n\n![${c.title}](charts/${c.name}.png)\n`).join('\n')}`;
+}
+
+/**
+ * The HTML report of one run: self-contained (charts inline as SVG), or, with `chartSrc`, with
+ * each chart as an <img> of its PNG (report.html next to charts/).
+ */
+export function renderRunReportHtml(summary: RunSummary, history: RunHistory = {}, charts?: ReadonlyArray<Chart>, chartSrc?: (c: Chart) => string): string {
   const tail = tailClasses(summary);
   const fin = summary.pseudoLabels?.sources['final'];
   const items: Array<readonly [string, string]> = [
@@ -497,5 +574,5 @@ export function renderRunReportHtml(summary: RunSummary, history: RunHistory = {
     ['tail-class accuracy', pct(meanOf(summary.final.perClassAccuracy, tail))],
   ];
   if (fin) items.push(['tail PL recall', pct(meanOf(fin.all.averaged.recall, tail))]);
-  return renderHtmlPage(runTitle(summary), items, writeSummaryMarkdown(summary), charts ?? runCharts(summary, history));
+  return renderHtmlPage(runTitle(summary), items, writeSummaryMarkdown(summary), charts ?? runCharts(summary, history), chartSrc);
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { svgToPng } from './charts.js';
 import { renderComparison, renderComparisonHtml } from './comparison.js';
-import { renderRunReportHtml, runCharts, writeSummaryMarkdown, type Chart, type RunHistory } from './run-report.js';
+import { renderRunReportHtml, runCharts, writeReportMarkdown, writeSummaryMarkdown, type Chart, type RunHistory } from './run-report.js';
 import type { RunSummary } from './run-summary.js';
 import { renderStudyHtml, studyCharts, writeStudyMarkdown, type StudyResults } from './study-report.js';
 
@@ -30,13 +30,14 @@ export async function writeCharts(dir: string, charts: ReadonlyArray<Chart>): Pr
 export interface RunReportFiles {
   readonly summaryJson: string;
   readonly summaryMd: string;
+  readonly reportMd: string;
   readonly reportHtml: string;
   readonly charts: ReadonlyArray<string>;
 }
 
 /**
- * Writes runDir/summary.json, summary.md, report.html and charts/*.png.
- * summary.json is written last, so its presence means the report is complete.
+ * Writes runDir/summary.json, summary.md, report.md, report.html (its charts as <img> of the
+ * PNGs) and charts/*.png. summary.json is written last, so its presence means the report is complete.
  */
 export async function writeRunReport(runDir: string, summary: RunSummary, history: RunHistory = {}): Promise<RunReportFiles> {
   await mkdir(runDir, { recursive: true });
@@ -45,11 +46,13 @@ export async function writeRunReport(runDir: string, summary: RunSummary, histor
   const summaryMd = join(runDir, 'summary.md');
   const chartLinks = charts.map((c) => `![${c.title}](charts/${c.name}.png)`).join('\n\n');
   await writeFileAtomic(summaryMd, `${writeSummaryMarkdown(summary)}\n## Charts\n\n${chartLinks}\n`);
+  const reportMd = join(runDir, 'report.md');
+  await writeFileAtomic(reportMd, writeReportMarkdown(summary, charts));
   const reportHtml = join(runDir, 'report.html');
-  await writeFileAtomic(reportHtml, renderRunReportHtml(summary, history, charts));
+  await writeFileAtomic(reportHtml, renderRunReportHtml(summary, history, charts, (c) => `charts/${c.name}.png`));
   const summaryJson = join(runDir, 'summary.json');
   await writeFileAtomic(summaryJson, `${JSON.stringify(summary, null, 2)}\n`);
-  return { summaryJson, summaryMd, reportHtml, charts: chartPaths };
+  return { summaryJson, summaryMd, reportMd, reportHtml, charts: chartPaths };
 }
 
 /** Reads and checks a summary.json (schemaVersion 1 and the fields reports rely on). */
