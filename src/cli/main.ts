@@ -9,6 +9,7 @@ import { createBenchCommand } from './bench.js';
 import { createEvalCommand } from './eval.js';
 import { createExportCommands } from './export.js';
 import { createStudyCommand } from './study.js';
+import { createWorkerCommand } from './worker.js';
 import { StudyFailed, StudyInterrupted } from '../study/outcome.js';
 import { processOutput, type CliOutput } from './output.js';
 import { fileSystemUserError } from './fs-error.js';
@@ -25,6 +26,7 @@ export function createProgram(output: CliOutput = processOutput, stop?: AbortSig
   program.addCommand(createDataCommand({ out: (s) => output.out(s), err: (s) => output.err(s) }));
   program.addCommand(createEvalCommand(output));
   program.addCommand(createStudyCommand(output, stop));
+  program.addCommand(createWorkerCommand(output, stop));
   program.addCommand(createReportCommand(output));
   program.addCommand(createBenchCommand(output));
   for (const cmd of createExportCommands(output)) program.addCommand(cmd);

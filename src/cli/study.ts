@@ -14,6 +14,7 @@ import { countStates, estimateSecondsLeft, readStudyStatus, type RunStatus } fro
 import { StudyFailed, StudyInterrupted } from '../study/outcome.js';
 import { aggregateStudy, studyWallSeconds } from '../study/aggregate.js';
 import { writeStudyReport } from '../report/write-report.js';
+import { assertRedisReachable, enqueueStudy, queuedStudyStatus, watchQueuedStudy } from '../study/queue.js';
 import { formatDuration } from '../train/progress.js';
 import { pct } from '../report/run-report.js';
 import { addConfigFlags, configOverrides } from './config-flags.js';
@@ -180,31 +181,52 @@ export function formatStudyStatus(studyDir: string, plan: StudyPlan, statuses: r
 /** Plans (or re-reads), writes and runs a study here or on a queue; then prints its standing. */
 async function executeStudy(flags: StudyFlags & Record<string, unknown>, fileDef: StudyDefinition | undefined, source: string, output: CliOutput, stop: AbortSignal | undefined): Promise<void> {
   const concurrency = parsePositiveInt('--concurrency', flags.concurrency);
-  const { studyDir, plan } = await studyToRun(flags, fileDef, source);
+  const { studyDir, plan: planned } = await studyToRun(flags, fileDef, source);
+  // Everything is checked before the study folder is written.
+  if (flags.queue !== undefined) await assertRedisReachable(flags.queue);
+  const plan: StudyPlan = flags.queue !== undefined ? { ...planned, queue: flags.queue } : planned;
   await mkdir(studyDir, { recursive: true });
   await writeStudyPlan(studyDir, plan);
   output.err(`study ${plan.id}: ${plan.runs.length} runs (${plan.definition.methods.length} methods × ${plan.definition.gammaU.length} γ_u × ${plan.definition.seeds.length} seeds) in ${studyDir}\n`);
   const mode = (flags.progress ?? 'auto') as ProgressMode;
   const progress = createStudyProgress(plan.id, mode, concurrency, { write: (s) => output.err(s), isTTY: output === processOutput && process.stderr.isTTY, columns: process.stderr.columns });
-  const toView = (runs: readonly LiveRun[]) => runs.map((r) => ({ state: r.state, step: r.step, total: r.total, itPerSec: r.itPerSec, label: runLabel(r.status.run) }));
-  let outcome;
+  const label = (s: RunStatus) => runLabel(s.run);
+  let interrupted: boolean;
+  let statuses: RunStatus[];
   try {
-    outcome = await runStudyLocally(studyDir, plan, {
-      concurrency,
-      stop,
-      onUpdate: (runs) => progress.update(toView(runs)),
-      log: (line) => progress.message(line),
-    });
+    if (flags.queue !== undefined) {
+      const url = flags.queue;
+      const { added, pending } = await enqueueStudy(url, studyDir, plan, await readStudyStatus(studyDir, plan));
+      output.err(`queued ${added} run(s) on ${url}${pending > 0 ? ` (${pending} already queued)` : ''}; workers: ssl worker --queue ${url}\n`);
+      if (!flags.wait) {
+        output.out(formatStudyStatus(studyDir, plan, await queuedStudyStatus(url, studyDir, plan, await readStudyStatus(studyDir, plan))));
+        return;
+      }
+      const watched = await watchQueuedStudy(url, studyDir, plan, () => readStudyStatus(studyDir, plan), {
+        stop,
+        onUpdate: (all) => progress.update(all.map((s) => ({ state: s.state, step: s.step, total: s.total, itPerSec: s.itPerSec, label: label(s) }))),
+      });
+      ({ interrupted, statuses } = watched);
+    } else {
+      const toView = (runs: readonly LiveRun[]) => runs.map((r) => ({ state: r.state, step: r.step, total: r.total, itPerSec: r.itPerSec, label: runLabel(r.status.run) }));
+      const outcome = await runStudyLocally(studyDir, plan, {
+        concurrency,
+        stop,
+        onUpdate: (runs) => progress.update(toView(runs)),
+        log: (line) => progress.message(line),
+      });
+      interrupted = outcome.interrupted;
+      statuses = await readStudyStatus(studyDir, plan);
+    }
   } finally {
     progress.done();
   }
-  const statuses = await readStudyStatus(studyDir, plan);
   output.out(formatStudyStatus(studyDir, plan, statuses, concurrency));
   if (statuses.some((s) => s.state === 'done')) {
     const written = await writeStudyReport(studyDir, aggregateStudy(plan, statuses, studyWallSeconds(studyDir, statuses)));
     output.out(`${written.text}\nreport: ${written.html}, ${written.markdown}\n`);
   }
-  if (outcome.interrupted) throw new StudyInterrupted(studyDir);
+  if (interrupted) throw new StudyInterrupted(studyDir, flags.queue !== undefined ? `stopped waiting; the runs stay on the queue and the workers go on. Follow them with: ssl study status ${studyDir}` : undefined);
   const failed = statuses.filter((s) => s.state === 'failed');
   if (failed.length > 0) throw new StudyFailed(studyDir, failed.map((s) => ({ runId: s.run.runId, error: s.error ?? '' })));
 }
@@ -237,7 +259,19 @@ export function createStudyCommand(output: CliOutput = processOutput, stop?: Abo
     .argument('<studyDir>', 'a study folder (studies/<id>)')
     .action(async (studyDir: string) => {
       const plan = await readStudyPlan(studyDir, '<studyDir>');
-      output.out(formatStudyStatus(studyDir, plan, await readStudyStatus(studyDir, plan)));
+      const folder = await readStudyStatus(studyDir, plan);
+      if (plan.queue === undefined) {
+        output.out(formatStudyStatus(studyDir, plan, folder));
+        return;
+      }
+      // A queued study: what the queue knows (failed jobs) on top of the folder, when Redis answers.
+      try {
+        await assertRedisReachable(plan.queue);
+        output.out(formatStudyStatus(studyDir, plan, await queuedStudyStatus(plan.queue, studyDir, plan, folder)));
+      } catch (err) {
+        output.out(formatStudyStatus(studyDir, plan, folder));
+        output.err(`note: the study is queued on ${plan.queue}, which does not answer (${err instanceof Error ? err.message : String(err)}); the states above are the study folder's\n`);
+      }
     });
   return cmd;
 }

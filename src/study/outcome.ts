@@ -7,8 +7,8 @@
 export class StudyInterrupted extends Error {
   readonly studyDir: string;
 
-  constructor(studyDir: string) {
-    super(`study interrupted; every started run has a checkpoint. Continue with: ssl study mismatch --resume ${studyDir}`);
+  constructor(studyDir: string, message?: string) {
+    super(message ?? `study interrupted; every started run has a checkpoint. Continue with: ssl study mismatch --resume ${studyDir}`);
     this.name = 'StudyInterrupted';
     this.studyDir = studyDir;
   }

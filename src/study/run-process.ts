@@ -3,10 +3,10 @@
  * worker): each gets its own tfjs engine and thread count, and a crash takes one run down, not
  * the study. The parent talks over the IPC channel (messages below).
  *
- * Stopping: a `stop` message, SIGINT/SIGTERM (Ctrl-C reaches the whole process group) or the
- * parent's death (the channel disconnects, e.g. a SIGKILLed worker) aborts the current run: it
- * finishes its step, writes a checkpoint and the process exits, leaving the run resumable. A
- * second signal quits at once.
+ * Stopping: a `stop` message or SIGINT/SIGTERM (Ctrl-C reaches the whole process group) aborts
+ * the current run: it finishes its step, writes a checkpoint and the process exits, leaving the
+ * run resumable; a second signal quits at once. When the parent dies (the channel disconnects,
+ * e.g. a SIGKILLed worker) the process exits at once: the run resumes from its last checkpoint.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { TrainingInterrupted } from '../train/interrupted.js';
@@ -49,7 +49,10 @@ export function serveRuns(): void {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  process.on('disconnect', stopCurrent);
+  // The parent died (a SIGKILLed worker): die with it, as its machine would, so that the worker
+  // taking the job over never trains beside an orphan. The last checkpoint (written atomically)
+  // is what the run resumes from; a half-written report is written again.
+  process.on('disconnect', () => process.exit(1));
   process.on('message', (m: ToRunProcess) => {
     if (m.type === 'stop') {
       stopCurrent();
@@ -85,7 +88,7 @@ export function serveRuns(): void {
     } finally {
       current = null;
     }
-    if (quitting || !process.connected) process.exit(0);
+    if (quitting) process.exit(0);
   };
   send({ type: 'ready' });
 }

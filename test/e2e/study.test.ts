@@ -1,8 +1,9 @@
 /**
  * `ssl study` end to end on tiny image-folder data: 2 methods × 3 γ_u × 2 seeds, locally (with a
- * Ctrl-C, a failed run and two resumes), and bad input that must leave nothing behind.
+ * Ctrl-C, a failed run and two resumes), then through a real Redis with two worker processes, one
+ * SIGKILLed mid-run, giving the same table; and bad input that must leave nothing behind.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,6 +15,9 @@ import { readStudyPlan } from '../../src/study/plan.js';
 import { countStates, readStudyStatus } from '../../src/study/run-state.js';
 import { StudyInterrupted } from '../../src/study/outcome.js';
 import { checkpointPath } from '../../src/train/run-checkpoint.js';
+import { queueStates } from '../../src/study/queue.js';
+import { REDIS_SERVER, freePort, startRedis } from '../helpers/redis.js';
+import { sslProcess } from '../helpers/ssl-process.js';
 
 let backend = 'cpu';
 let dataDir = '';
@@ -128,8 +132,93 @@ describe('ssl study mismatch, locally', () => {
   }, 400_000);
 });
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function until(what: string, ms: number, cond: () => Promise<boolean> | boolean): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe.skipIf(REDIS_SERVER === undefined)('ssl study mismatch --queue: BullMQ on a real redis-server, two workers', () => {
+  let redis: Awaited<ReturnType<typeof startRedis>> | undefined;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  it('a SIGKILLed worker\'s run is resumed by the other from its checkpoint; every run counts once; the table equals the local one', async () => {
+    const url = redis!.url;
+    const outDir = mkdtempSync(path.join(tmpdir(), 'ssl-study-queue-'));
+    // Enqueue only; then enqueue again and wait: the same runs are not queued twice.
+    const queued = await cli('study', 'mismatch', ...grid(), '--out-dir', outDir, '--queue', url, '--no-wait');
+    expect(queued.code, queued.err).toBe(0);
+    expect(queued.err).toMatch(/queued 12 run\(s\) on redis:/);
+    const studyDir = studyDirIn(outDir);
+    const plan = await readStudyPlan(studyDir, 'dir');
+    const waiting = cli('study', 'mismatch', '--resume', studyDir, '--queue', url, '--progress', 'none');
+
+    const workers = [0, 1].map(() => sslProcess('worker', '--queue', url, '--lock-duration', '2000'));
+    const [a, b] = workers;
+    // Kill worker A once one of its runs has a checkpoint and no summary yet.
+    let killed: { runId: string; pid: number } | undefined;
+    await until('a run of worker A past its first checkpoint', 240_000, () => {
+      const dir = path.join(studyDir, 'progress');
+      for (const f of existsSync(dir) ? readdirSync(dir) : []) {
+        let p: { ppid: number; pid: number };
+        try {
+          p = JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as typeof p;
+        } catch {
+          continue;
+        }
+        const runId = f.replace(/\.json$/, '');
+        const runDir = path.join(studyDir, 'runs', runId);
+        if (p.ppid === a.child.pid && existsSync(checkpointPath(runDir)) && !existsSync(path.join(runDir, 'summary.json'))) {
+          a.child.kill('SIGKILL');
+          killed = { runId, pid: p.pid };
+          return true;
+        }
+      }
+      return false;
+    });
+    expect((await a.exited).signal).toBe('SIGKILL');
+    // Its run process dies with it: nothing trains beside the worker that takes the job over.
+    await until('the killed worker\'s run process to exit', 30_000, () => !alive(killed!.pid));
+
+    const done = await waiting;
+    expect(done.code, `${done.err}\nworker B:\n${b.log()}`).toBe(0);
+    expect(done.err).toMatch(/queued 0 run\(s\) on redis:.* \(12 already queued\)/);
+    b.child.kill('SIGTERM');
+    expect((await b.exited).code).toBe(0);
+
+    // The killed run was taken over by B and resumed from its checkpoint.
+    const events = readFileSync(path.join(studyDir, 'runs', killed!.runId, 'events.jsonl'), 'utf8');
+    expect(events).toMatch(/"type":"resume"/);
+    expect(b.log()).toMatch(new RegExp(`${killed!.runId}: start \\(job .*, attempt \\d\\)[^]*${killed!.runId}: done`));
+    // Every run's job completed once; the study counts each run once.
+    const states = await queueStates(url, plan);
+    expect([...states.values()].map((s) => s.state)).toEqual(new Array(12).fill('completed'));
+    const status = await cli('study', 'status', studyDir);
+    expect(status.out).toMatch(/12 runs: 12 done; all runs ended/);
+    const md = readFileSync(path.join(studyDir, 'report.md'), 'utf8');
+    expect(md).toMatch(/Runs: 12 of 12 done/);
+    if (localTables !== '') expect(tablesOf(md)).toBe(localTables);
+  }, 400_000);
+});
+
 describe('ssl study: bad input leaves nothing behind', () => {
-  it('an unknown study key, an unknown method, --resume of a folder that is not a study', async () => {
+  it('an unknown study key, an unknown method, --resume of a folder that is not a study, an unreachable Redis', async () => {
     const outDir = path.join(mkdtempSync(path.join(tmpdir(), 'ssl-study-bad-')), 'studies');
     const file = path.join(path.dirname(outDir), 'bad.yaml');
     writeFileSync(file, 'study: mismatch\nmethods: [fixmatch]\ngammaU: [1]\nseeds: 1\nseed: 4\n');
@@ -145,6 +234,13 @@ describe('ssl study: bad input leaves nothing behind', () => {
     const status = await cli('study', 'status', path.join(path.dirname(outDir), 'nope'));
     expect(status.code).toBe(2);
     expect(status.err).toMatch(/nope does not exist/);
+    const port = await freePort();
+    const redis = await cli('study', 'mismatch', '--methods', 'fixmatch', '--out-dir', outDir, '--queue', `redis://127.0.0.1:${port}`);
+    expect(redis.code).toBe(2);
+    expect(redis.err).toMatch(new RegExp(`--queue: cannot reach Redis at redis://127\\.0\\.0\\.1:${port} \\(connect ECONNREFUSED[^)]*\\)\\. Start one, e\\.g\\. on this machine: \`redis-server --port ${port} --daemonize yes\``));
+    const worker = await cli('worker', '--queue', `redis://127.0.0.1:${port}`);
+    expect(worker.code).toBe(2);
+    expect(worker.err).toMatch(/cannot reach Redis at .*redis-server --port/);
     expect(existsSync(outDir)).toBe(false);
   });
 });
