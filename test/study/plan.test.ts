@@ -69,6 +69,15 @@ describe('study plan', () => {
     expect((await userErrorAsync(loadStudyFile(badValue))).message).toMatch(/study\.yaml: gammaU\.0:/);
   });
 
+  it('the shipped pipelines/studies/mismatch-embedded.yaml: FixMatch vs DASO, γ_u 100 / 1 / 1/100, 3 seeds, on the presets\' schedule', async () => {
+    const plan = await planStudy(await loadStudyFile(path.join(import.meta.dirname, '..', '..', 'pipelines', 'studies', 'mismatch-embedded.yaml')), 'file: set');
+    expect(plan.id).toMatch(/^mismatch-embedded-[0-9a-f]{8}$/);
+    expect(plan.runs).toHaveLength(18);
+    expect(new Set(plan.runs.map((r) => r.method))).toEqual(new Set(['fixmatch', 'fixmatch+daso']));
+    expect(new Set(plan.runs.map((r) => r.gammaU))).toEqual(new Set([100, 1, 0.01]));
+    for (const r of plan.runs) expect(r.config).toMatchObject({ dataset: 'fashion-mnist', net: 'cnn-small', iterations: 1600, gammaL: 100, n1: 1500, m1: 3000, emaDecay: 0.99 });
+  });
+
   it('stableJson sorts keys at every level', () => {
     expect(stableJson({ b: 1, a: { d: [2, { f: 1, e: 0 }], c: null } })).toBe('{"a":{"c":null,"d":[2,{"e":0,"f":1}]},"b":1}');
   });
