@@ -1,7 +1,7 @@
 /**
  * The `ssl` library API: data sources and the long-tailed split, augmentations, the batch
- * pipeline, models, losses, the method registry and its algorithms, the trainer and reports — the
- * pieces `ssl run` is built from.
+ * pipeline, models, losses, the method registry and its algorithms, the trainer, reports and
+ * studies — the pieces `ssl run` and `ssl study` are built from.
  *
  * A backend must be selected first (`await selectBackend('auto')`); every function documents
  * which tensors the caller owns.
@@ -36,3 +36,11 @@ export { TrainingInterrupted } from './train/interrupted.js';
 export { predict, evaluateModel, type Predictions } from './train/evaluate.js';
 export { saveCheckpoint, loadCheckpoint, type Checkpoint } from './train/checkpoint.js';
 export { readRunHistory } from './report/run-history.js';
+export { loadStudyFile, validateDefinition, parseMethod, type StudyDefinition } from './study/definition.js';
+export { planStudy, readStudyPlan, writeStudyPlan, stableRunId, type StudyPlan, type PlannedRun } from './study/plan.js';
+export { readStudyStatus, type RunStatus, type RunState } from './study/run-state.js';
+export { executeStudyRun, type ExecuteRunOptions } from './study/execute-run.js';
+export { runStudyLocally, type LocalExecutorOptions, type StudyOutcome } from './study/local-executor.js';
+export { aggregateStudy, readStudyResults } from './study/aggregate.js';
+export { enqueueStudy, runWorker, assertRedisReachable, QUEUE_NAME, type RunJobData, type WorkerOptions } from './study/queue.js';
+export { rewriteRunReport } from './run/rewrite-report.js';

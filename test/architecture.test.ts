@@ -25,6 +25,7 @@ const LAYERS: readonly string[][] = [
   ['config'],
   ['train'],
   ['run'],
+  ['study'],
   ['bench'],
   ['cli'],
   ['index.ts'],

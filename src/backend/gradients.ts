@@ -8,12 +8,14 @@ import { fileURLToPath } from 'node:url';
  * tfjs-core's ESM files use directory imports that plain Node ESM refuses, and its Node bundle
  * leaves the gradients out. So the build (`scripts/bundle-gradients.mjs`, run by `npm run build`)
  * bundles them into dist/vendor/tfjs-gradients.js; they register into tfjs's global registry, which
- * every copy of tfjs-core shares. From sources (vitest), the ESM entry is imported directly.
+ * every copy of tfjs-core shares. From sources, the built bundle when there is one (a study's run
+ * processes start from sources under tsx in tests), else the ESM entry (vitest resolves it).
  */
 export async function registerGradients(): Promise<void> {
   if (tf.getGradient('Conv2D') !== undefined) return;
-  const bundled = new URL('../vendor/tfjs-gradients.js', import.meta.url);
-  if (existsSync(fileURLToPath(bundled))) {
+  // dist/vendor next to dist/backend; from sources, the built package's (tsx, unlike vitest, cannot load the ESM entry).
+  const bundled = [new URL('../vendor/tfjs-gradients.js', import.meta.url), new URL('../../dist/vendor/tfjs-gradients.js', import.meta.url)].find((u) => existsSync(fileURLToPath(u)));
+  if (bundled) {
     await import(bundled.href);
   } else {
     await import('@tensorflow/tfjs-core/dist/register_all_gradients.js');

@@ -8,6 +8,9 @@ import { createReportCommand } from './report.js';
 import { createBenchCommand } from './bench.js';
 import { createEvalCommand } from './eval.js';
 import { createExportCommands } from './export.js';
+import { createStudyCommand } from './study.js';
+import { createWorkerCommand } from './worker.js';
+import { StudyFailed, StudyInterrupted } from '../study/outcome.js';
 import { processOutput, type CliOutput } from './output.js';
 import { fileSystemUserError } from './fs-error.js';
 
@@ -22,6 +25,8 @@ export function createProgram(output: CliOutput = processOutput, stop?: AbortSig
   program.addCommand(createRunCommand(output, stop));
   program.addCommand(createDataCommand({ out: (s) => output.out(s), err: (s) => output.err(s) }));
   program.addCommand(createEvalCommand(output));
+  program.addCommand(createStudyCommand(output, stop));
+  program.addCommand(createWorkerCommand(output, stop));
   program.addCommand(createReportCommand(output));
   program.addCommand(createBenchCommand(output));
   for (const cmd of createExportCommands(output)) program.addCommand(cmd);
@@ -73,13 +78,16 @@ function quitQuietlyOnClosedPipe(): void {
 
 /**
  * Runs the CLI on process-style argv and returns the exit code: 0 success, 2 bad input
- * (UserError, unknown flag), 130 training interrupted (checkpoint saved), 1 anything else. The
+ * (UserError, unknown flag), 130 training interrupted (checkpoint saved), 1 failed study runs or
+ * anything else. The
  * only place that decides exit codes.
  */
 export async function main(argv: readonly string[], output: CliOutput = processOutput): Promise<number> {
   if (output === processOutput) quitQuietlyOnClosedPipe();
-  // Only `ssl run` finishes its step and checkpoints on Ctrl-C; other commands keep the default (quit at once).
-  const interrupt = argv.slice(2).find((a) => !a.startsWith('-')) === 'run' ? interruptSignal(output) : { signal: undefined, release: () => {} };
+  // Only commands that train (`ssl run`, `ssl study`, `ssl worker`) finish their step and checkpoint on
+  // Ctrl-C; other commands keep the default (quit at once).
+  const command = argv.slice(2).find((a) => !a.startsWith('-'));
+  const interrupt = command === 'run' || command === 'study' || command === 'worker' ? interruptSignal(output) : { signal: undefined, release: () => {} };
   try {
     await createProgram(output, interrupt.signal).parseAsync([...argv]);
     return 0;
@@ -87,7 +95,11 @@ export async function main(argv: readonly string[], output: CliOutput = processO
     if (err instanceof CommanderError) {
       return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0 ? 0 : 2;
     }
-    if (err instanceof TrainingInterrupted) {
+    if (err instanceof StudyFailed) {
+      output.err(`error: ${err.message}\n`);
+      return 1;
+    }
+    if (err instanceof TrainingInterrupted || err instanceof StudyInterrupted) {
       output.err(`${err.message}\n`);
       return 130;
     }

@@ -145,7 +145,7 @@ export function createRunCommand(output: CliOutput = processOutput, stop?: Abort
     output.out(
       `${s.algorithm} on ${s.dataset}: test top-1 ${pct(s.final.top1)}, balanced ${pct(s.final.balancedAccuracy)}, ` +
         `G-mean ${pct(s.final.geometricMeanRecall)} (${s.selection.rule}); ${s.iterations} it in ${(s.timing.seconds / 60).toFixed(1)} min\n` +
-        `report: ${result.runDir}/report.html, ${result.runDir}/summary.md\n`,
+        `report: ${result.runDir}/report.html, ${result.runDir}/report.md\n`,
     );
   });
   return cmd;

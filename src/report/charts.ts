@@ -34,6 +34,8 @@ export interface BarSeries {
   readonly name: string;
   /** One value per category; null = undefined (drawn as an "n/a" tick). */
   readonly values: ReadonlyArray<number | null>;
+  /** Optional ± half-width per category (e.g. a std over seeds), drawn as a whisker; null = none. */
+  readonly errors?: ReadonlyArray<number | null>;
   readonly color?: string;
 }
 
@@ -237,7 +239,11 @@ export function barChartSvg(spec: BarChartSpec): string {
   const labelSpace = rotateLabels ? Math.min(90, 16 + 4.8 * Math.max(...spec.categories.map((c) => c.length), 1)) : 22;
   const frame: Frame = { left: 64, top: head.height + 10, right: width - 20, bottom: height - labelSpace - (spec.xLabel ? 22 : 6) };
   let dataMax = 0;
-  for (const s of spec.series) for (const v of s.values) if (finite(v)) dataMax = Math.max(dataMax, v);
+  for (const s of spec.series) {
+    s.values.forEach((v, c) => {
+      if (finite(v)) dataMax = Math.max(dataMax, v + (finite(s.errors?.[c]) ? (s.errors?.[c] as number) : 0));
+    });
+  }
   // Headroom above the tallest bar, more when values are printed on top.
   const padded = dataMax * (spec.valueLabels ? 1.1 : 1.02);
   const ceilStep = niceStep(padded, 8);
@@ -273,6 +279,16 @@ export function barChartSvg(spec: BarChartSpec): string {
           `<rect x="${f(x + 0.5)}" y="${f(y)}" width="${f(Math.max(1, barW - 1))}" height="${f(hgt)}" fill="${colors[i]}">` +
             `<title>${escapeXml(`${s.name} · ${spec.categories[c]}: ${formatTick(v, fmt, fmt === 'percent' ? 0.001 : 0.01)}`)}</title></rect>`,
         );
+        const e = s.errors?.[c];
+        if (finite(e) && e > 0) {
+          const cx = x + barW / 2;
+          const top = axis.y(Math.min(v + e, yMax));
+          const bottom = axis.y(Math.max(v - e, 0));
+          const cap = Math.min(6, barW / 3);
+          parts.push(
+            `<path d="M${f(cx)} ${f(top)}V${f(bottom)}M${f(cx - cap)} ${f(top)}H${f(cx + cap)}M${f(cx - cap)} ${f(bottom)}H${f(cx + cap)}" stroke="${INK}" stroke-width="1.2" fill="none"/>`,
+          );
+        }
         if (spec.valueLabels && barW >= 20) {
           const label = fmt === 'percent' ? `${Math.round(v * 100)}` : formatTick(v, fmt, Number.isInteger(v) ? 1 : 0.01, v >= 10000);
           parts.push(text(x + barW / 2, y - 4, label, { size: 10, anchor: 'middle', fill: MUTED }));
@@ -371,6 +387,111 @@ function svgDocument(width: number, height: number, body: string): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">` +
     `<rect width="100%" height="100%" fill="#ffffff"/>${body}</svg>`
   );
+}
+
+/** A heat map: rows (classes) × columns (training windows), each cell coloured by its value; one or more panels side by side. */
+export interface HeatMapSpec {
+  readonly title: string;
+  readonly subtitle?: string;
+  /** Row labels, top to bottom. */
+  readonly rows: ReadonlyArray<string>;
+  /** Column labels, left to right (e.g. the last step of each window). */
+  readonly columns: ReadonlyArray<string>;
+  /** Panels sharing rows, columns and the colour scale (e.g. recall and precision); values[row][column], null = undefined (grey). */
+  readonly panels: ReadonlyArray<{ readonly name: string; readonly values: ReadonlyArray<ReadonlyArray<number | null>> }>;
+  readonly xLabel: string;
+  readonly yLabel: string;
+  /** Colour scale ends (default 0 and 1). */
+  readonly vMin?: number;
+  readonly vMax?: number;
+  /** 'percent' prints 0.5 as 50% on the colour bar and in cells (default 'percent'). */
+  readonly format?: ValueFormat;
+  /** Row indices to frame and set in bold (e.g. tail classes). */
+  readonly highlightRows?: ReadonlyArray<number>;
+  readonly width?: number;
+}
+
+/** Viridis at 6 stops, interpolated: dark purple (low) → yellow (high), readable in grey print. */
+const VIRIDIS: ReadonlyArray<readonly [number, number, number]> = [
+  [68, 1, 84],
+  [65, 68, 135],
+  [42, 120, 142],
+  [34, 168, 132],
+  [122, 209, 81],
+  [253, 231, 37],
+];
+
+/** The colour of t in [0, 1] on the viridis scale. */
+export function viridis(t: number): string {
+  const x = Math.min(1, Math.max(0, t)) * (VIRIDIS.length - 1);
+  const i = Math.min(VIRIDIS.length - 2, Math.floor(x));
+  const u = x - i;
+  const [a, b] = [VIRIDIS[i], VIRIDIS[i + 1]];
+  const hex = (k: number): string => Math.round(a[k] + (b[k] - a[k]) * u).toString(16).padStart(2, '0');
+  return `#${hex(0)}${hex(1)}${hex(2)}`;
+}
+
+/** Heat map SVG (standalone document): its panels side by side, one colour bar; undefined cells grey. */
+export function heatMapSvg(spec: HeatMapSpec): string {
+  const nr = spec.rows.length;
+  const nc = spec.columns.length;
+  const np = Math.max(1, spec.panels.length);
+  const fmt = spec.format ?? 'percent';
+  const vMin = spec.vMin ?? 0;
+  const vMax = spec.vMax ?? 1;
+  const width = spec.width ?? Math.max(700, Math.min(1600, 230 + np * (40 + nc * 30)));
+  const head = legendAndTitle(width, spec.title, spec.subtitle, []);
+  const labelW = Math.min(140, 20 + 6.6 * Math.max(1, ...spec.rows.map((r) => r.length)));
+  const left = 40 + labelW;
+  const right = width - 90;
+  const gap = 24;
+  const panelW = (right - left - gap * (np - 1)) / np;
+  const cellW = panelW / Math.max(1, nc);
+  const cellH = Math.max(14, Math.min(30, 360 / Math.max(1, nr)));
+  const top = head.height + 22;
+  const bottom = top + nr * cellH;
+  const height = bottom + 58;
+  const hl = new Set((spec.highlightRows ?? []).filter((r) => r >= 0 && r < nr));
+  const parts: string[] = [];
+  for (let r = 0; r < nr; r++) {
+    parts.push(text(left - 8, top + r * cellH + cellH / 2 + 4, spec.rows[r], { size: 11, anchor: 'end', weight: hl.has(r) ? 'bold' : 'normal', fill: INK }));
+  }
+  spec.panels.forEach((panel, p) => {
+    const x0 = left + p * (panelW + gap);
+    parts.push(text(x0 + panelW / 2, top - 8, panel.name, { size: 13, anchor: 'middle', weight: 'bold' }));
+    for (let r = 0; r < nr; r++) {
+      const y = top + r * cellH;
+      for (let c = 0; c < nc; c++) {
+        const v = panel.values[r]?.[c];
+        const x = x0 + c * cellW;
+        const t = finite(v) ? (v - vMin) / Math.max(1e-12, vMax - vMin) : null;
+        const tip = `${panel.name} · ${spec.rows[r]} · ${spec.columns[c]}: ${finite(v) ? formatTick(v, fmt, 0.001) : 'n/a'}`;
+        parts.push(`<rect x="${f(x)}" y="${f(y)}" width="${f(cellW + 0.3)}" height="${f(cellH + 0.3)}" fill="${t === null ? '#e3e3e3' : viridis(t)}"><title>${escapeXml(tip)}</title></rect>`);
+        if (cellW >= 26 && t !== null) {
+          const label = fmt === 'percent' ? `${Math.round((v as number) * 100)}` : (v as number).toFixed(2);
+          parts.push(text(x + cellW / 2, y + cellH / 2 + 4, label, { size: 10, anchor: 'middle', fill: t > 0.6 ? INK : '#fff' }));
+        }
+      }
+    }
+    // Highlighted rows framed, so they are found without colour.
+    for (const r of hl) parts.push(`<rect x="${f(x0)}" y="${f(top + r * cellH)}" width="${f(nc * cellW)}" height="${f(cellH)}" fill="none" stroke="${INK}" stroke-width="1.5"/>`);
+    const every = Math.max(1, Math.ceil(nc / Math.max(1, Math.floor(panelW / 40))));
+    for (let c = 0; c < nc; c += every) parts.push(text(x0 + (c + 0.5) * cellW, bottom + 15, spec.columns[c], { size: 10, anchor: 'middle', fill: MUTED }));
+  });
+  parts.push(text((left + right) / 2, bottom + 36, spec.xLabel, { size: 12, anchor: 'middle' }));
+  parts.push(text(16, (top + bottom) / 2, spec.yLabel, { size: 12, anchor: 'middle', rotate: -90 }));
+  const bx = right + 24;
+  const bh = bottom - top;
+  const steps = 24;
+  for (let i = 0; i < steps; i++) {
+    parts.push(`<rect x="${f(bx)}" y="${f(top + (i * bh) / steps)}" width="14" height="${f(bh / steps + 0.5)}" fill="${viridis(1 - i / (steps - 1))}"/>`);
+  }
+  for (const [v, y] of [[vMax, top + 8], [(vMin + vMax) / 2, top + bh / 2 + 4], [vMin, bottom]] as const) {
+    parts.push(text(bx + 18, y, formatTick(v, fmt, fmt === 'percent' ? 0.01 : 0.1), { size: 10, fill: MUTED }));
+  }
+  parts.push(`<rect x="${f(bx)}" y="${f(bottom + 8)}" width="14" height="10" fill="#e3e3e3"/>`);
+  parts.push(text(bx + 18, bottom + 17, 'n/a', { size: 10, fill: MUTED }));
+  return svgDocument(width, height, head.svg + parts.join(''));
 }
 
 /**

@@ -4,4 +4,5 @@ export * from './run-summary.js';
 export * from './charts.js';
 export * from './run-report.js';
 export * from './comparison.js';
+export * from './study-report.js';
 export * from './write-report.js';

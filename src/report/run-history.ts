@@ -1,17 +1,17 @@
 import path from 'node:path';
 import { EventLog } from '../events/event-log.js';
-import type { EvalRecord } from './select-reported.js';
 import type { PseudoLabelWindow } from '../eval/pseudo-label-tracker.js';
-import type { RunHistory } from './run-report.js';
+import type { CurveEval, RunHistory } from './run-report.js';
 
 /**
  * Reads a run's events.jsonl back into the curves the report draws: training scalars (`train`
  * events), pseudo-label windows, and the markers the run's methods draw (a warm-up's end).
- * Evaluations come from the trainer (full metrics), not from the log's short eval lines.
+ * Evaluations come from the trainer (full metrics) when given, else from the log's `eval` lines
+ * (what the curves need of them).
  */
 export function readRunHistory(
   runDir: string,
-  evals: ReadonlyArray<EvalRecord>,
+  evals?: ReadonlyArray<CurveEval>,
   markers: ReadonlyArray<{ readonly step: number; readonly label: string }> = [],
 ): RunHistory {
   const events = new EventLog(path.join(runDir, 'events.jsonl')).read();
@@ -23,5 +23,6 @@ export function readRunHistory(
       return { step: e.step, values };
     });
   const pseudoLabels = events.filter((e) => e.type === 'pseudo-labels').map((e) => e.window as PseudoLabelWindow);
-  return { evals, train, pseudoLabels, markers };
+  const logged = events.filter((e) => e.type === 'eval' && typeof e.test === 'object' && e.test !== null).map((e) => ({ step: e.step, test: e.test, ...(e.val ? { val: e.val } : {}) }) as CurveEval);
+  return { evals: evals ?? logged, train, pseudoLabels, markers };
 }

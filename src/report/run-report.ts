@@ -4,14 +4,20 @@
  */
 import type { PseudoLabelWindow } from '../eval/pseudo-label-tracker.js';
 import { assignShotGroups, type ShotGroup } from '../eval/shot-groups.js';
-import { barChartSvg, escapeXml, lineChartSvg, type BarSeries, type LineSeries } from './charts.js';
+import { barChartSvg, escapeXml, heatMapSvg, lineChartSvg, type BarSeries, type LineSeries } from './charts.js';
 import type { RunSummary, ReportedMetrics } from './run-summary.js';
-import type { EvalRecord } from './select-reported.js';
+
+/** What the learning curves read of an evaluation (an EvalRecord, or an `eval` line of events.jsonl). */
+export interface CurveEval {
+  readonly step: number;
+  readonly test: { readonly top1: number; readonly balancedAccuracy: number; readonly geometricMeanRecall: number };
+  readonly val?: { readonly balancedAccuracy: number };
+}
 
 /** Training curves and evaluations over time, as read back from events.jsonl. */
 export interface RunHistory {
   /** Every evaluation in step order. */
-  readonly evals?: ReadonlyArray<EvalRecord>;
+  readonly evals?: ReadonlyArray<CurveEval>;
   /**
    * Logged training scalars per step, e.g. { loss, lossLabeled, lossUnlabeled, lossAlign, maskRate, lr }.
    * Keys starting with `loss` are drawn on the loss chart; `maskRate` on the pseudo-label chart.
@@ -294,6 +300,69 @@ export function runCharts(summary: RunSummary, history: RunHistory = {}): Chart[
     });
   }
 
+  if (pl && Object.keys(pl.sources).length > 1) {
+    const names = Object.keys(pl.sources);
+    charts.push({
+      name: 'pseudo-label-sources-precision',
+      title: 'Pseudo-label precision per source',
+      svg: barChartSvg({
+        title: 'Pseudo-label precision per class, by source',
+        subtitle: `mean of last ${pl.averagedWindows} windows of ${pl.window} steps · all pseudo-labels · n/a: class never pseudo-labelled`,
+        categories: labels,
+        series: names.map((n) => ({ name: n, values: pl.sources[n].all.averaged.precision })),
+        yLabel: 'precision P(GT=k | PL=k)',
+        yFormat: 'percent',
+        yMax: 1,
+        xLabel: 'class',
+        highlight: tail,
+        highlightLabel: 'tail classes',
+      }),
+    });
+  }
+
+  // Per source, recall and precision of every class over the training windows.
+  const plWindows = history.pseudoLabels ?? [];
+  for (const source of [...new Set(plWindows.flatMap((w) => Object.keys(w.sources)))]) {
+    const ws = plWindows.filter((w) => w.sources[source]);
+    const grid = (measure: 'recall' | 'precision'): Array<Array<number | null>> => labels.map((_, c) => ws.map((w) => w.sources[source].all[measure][c] ?? null));
+    charts.push({
+      name: `pseudo-label-heatmap-${source}`,
+      title: `Pseudo-label recall and precision over training: ${source}`,
+      svg: heatMapSvg({
+        title: `Pseudo-labels over training: ${source}`,
+        subtitle: `per-class recall and precision of every unlabeled sample, ${ws[0].endStep - ws[0].startStep + 1}-step windows · framed: tail classes · grey: undefined (class absent, or never pseudo-labelled)`,
+        rows: labels,
+        columns: ws.map((w) => String(w.endStep)),
+        panels: [
+          { name: 'recall P(PL=k | GT=k)', values: grid('recall') },
+          { name: 'precision P(GT=k | PL=k)', values: grid('precision') },
+        ],
+        xLabel: 'training step (end of window)',
+        yLabel: 'class',
+        highlightRows: tail,
+      }),
+    });
+  }
+
+  const priors = summary.priorEstimates;
+  if (priors) {
+    charts.push({
+      name: 'prior-estimates',
+      title: 'Estimated vs true unlabeled class distribution',
+      svg: barChartSvg({
+        title: 'Unlabeled class distribution: the method\'s estimate vs the truth',
+        subtitle: `step ${priors.step} · ${Object.entries(priors.sources).map(([src, r]) => `KL(${src} ‖ true) ${r.kl.toFixed(4)}`).join(' · ')}`,
+        categories: labels,
+        series: [{ name: 'true', values: priors.truth, color: '#555555' }, ...Object.entries(priors.sources).map(([src, r]) => ({ name: `estimate (${src})`, values: r.estimate }))],
+        yLabel: 'fraction of unlabeled images',
+        yFormat: 'percent',
+        xLabel: 'class',
+        highlight: tail,
+        highlightLabel: 'tail classes',
+      }),
+    });
+  }
+
   const markers = (history.markers ?? []).map((m) => ({ x: m.step, label: m.label }));
   const evals = history.evals ?? [];
   if (evals.length > 0) {
@@ -310,7 +379,7 @@ export function runCharts(summary: RunSummary, history: RunHistory = {}): Chart[
       series.push({
         name: 'val balanced',
         dashed: true,
-        points: evals.filter((e) => e.val).map((e) => ({ x: e.step, y: (e.val as EvalRecord['test']).balancedAccuracy })),
+        points: evals.flatMap((e) => (e.val ? [{ x: e.step, y: e.val.balancedAccuracy }] : [])),
       });
     }
     charts.push({
@@ -398,7 +467,7 @@ export function runCharts(summary: RunSummary, history: RunHistory = {}): Chart[
 }
 
 function markdownToHtmlTable(md: string): string {
-  // summary.md uses only headings, paragraphs and pipe tables: a tiny converter keeps the HTML
+  // summary.md uses only headings, paragraphs, pipe tables and links: a tiny converter keeps the HTML
   // self-contained without a markdown dependency.
   const out: string[] = [];
   const lines = md.split('\n');
@@ -406,7 +475,8 @@ function markdownToHtmlTable(md: string): string {
   const inline = (s: string): string =>
     escapeXml(s)
       .replace(/\*\*(.+?)\*\*/g, '<strong>$1</strong>')
-      .replace(/`(.+?)`/g, '<code>$1</code>');
+      .replace(/`(.+?)`/g, '<code>$1</code>')
+      .replace(/\[([^\]]+)\]\(([^)\s]+)\)/g, '<a href="$2">$1</a>');
   while (i < lines.length) {
     const line = lines[i];
     if (line.startsWith('|')) {
@@ -439,7 +509,8 @@ table{border-collapse:collapse;background:#fff;margin:8px 0 16px;font-size:14px;
 th,td{padding:6px 12px;border-bottom:1px solid #eee}th{background:#fafafa;font-weight:600}
 tbody tr:hover{background:#f3f6fb}
 figure{background:#fff;margin:16px 0;padding:10px;border-radius:8px;box-shadow:0 1px 3px rgba(0,0,0,.08)}
-figure svg{width:100%;height:auto;display:block}
+figure svg,figure img{width:100%;height:auto;display:block}
+figcaption{font-size:12px;color:#666;margin-top:4px}
 .cards{display:flex;gap:14px;flex-wrap:wrap;margin:12px 0}
 .card{background:#fff;border-radius:8px;padding:12px 18px;box-shadow:0 1px 3px rgba(0,0,0,.08);min-width:150px}
 .card .v{font-size:26px;font-weight:700}.card .k{font-size:12px;color:#666;text-transform:uppercase;letter-spacing:.04em}
@@ -450,9 +521,22 @@ function cards(items: ReadonlyArray<readonly [string, string]>): string {
   return `<div class="cards">${items.map(([k, v]) => `<div class="card"><div class="k">${escapeXml(k)}</div><div class="v">${escapeXml(v)}</div></div>`).join('')}</div>`;
 }
 
-/** Wraps markdown-ish content and charts into one self-contained HTML page (charts inline as SVG). */
-export function renderHtmlPage(title: string, headerCards: ReadonlyArray<readonly [string, string]>, markdown: string, charts: ReadonlyArray<Chart>): string {
-  const figures = charts.map((c) => `<figure id="${escapeXml(c.name)}">${c.svg}</figure>`).join('\n');
+/**
+ * Wraps markdown-ish content and charts into one HTML page: charts inline as SVG (self-contained),
+ * or, with `chartSrc`, as <img> of their PNG files (the page next to its charts/ folder).
+ */
+export function renderHtmlPage(
+  title: string,
+  headerCards: ReadonlyArray<readonly [string, string]>,
+  markdown: string,
+  charts: ReadonlyArray<Chart>,
+  chartSrc?: (chart: Chart) => string,
+): string {
+  const figure = (c: Chart): string =>
+    chartSrc
+      ? `<figure id="${escapeXml(c.name)}"><img src="${escapeXml(chartSrc(c))}" alt="${escapeXml(c.title)}"><figcaption>${escapeXml(c.title)}</figcaption></figure>`
+      : `<figure id="${escapeXml(c.name)}">${c.svg}</figure>`;
+  const figures = charts.map(figure).join('\n');
   // The cards go right under the page's first heading.
   const [first, ...rest] = markdown.split('\n');
   const heading = first.startsWith('# ') ? markdownToHtmlTable(first) : `<h1>${escapeXml(title)}</h1>`;
@@ -471,8 +555,16 @@ ${figures}
 `;
 }
 
-/** The self-contained HTML report of one run (charts inline as SVG, no external assets). */
-export function renderRunReportHtml(summary: RunSummary, history: RunHistory = {}, charts?: ReadonlyArray<Chart>): string {
+/** report.md: the summary, then every chart with its title (PNG files in charts/). */
+export function writeReportMarkdown(summary: RunSummary, charts: ReadonlyArray<Chart>): string {
+  return `${writeSummaryMarkdown(summary)}\n## Charts\n\n${charts.map((c) => `### ${c.title}\n\n![${c.title}](charts/${c.name}.png)\n`).join('\n')}`;
+}
+
+/**
+ * The HTML report of one run: self-contained (charts inline as SVG), or, with `chartSrc`, with
+ * each chart as an <img> of its PNG (report.html next to charts/).
+ */
+export function renderRunReportHtml(summary: RunSummary, history: RunHistory = {}, charts?: ReadonlyArray<Chart>, chartSrc?: (c: Chart) => string): string {
   const tail = tailClasses(summary);
   const fin = summary.pseudoLabels?.sources['final'];
   const items: Array<readonly [string, string]> = [
@@ -482,5 +574,5 @@ export function renderRunReportHtml(summary: RunSummary, history: RunHistory = {
     ['tail-class accuracy', pct(meanOf(summary.final.perClassAccuracy, tail))],
   ];
   if (fin) items.push(['tail PL recall', pct(meanOf(fin.all.averaged.recall, tail))]);
-  return renderHtmlPage(runTitle(summary), items, writeSummaryMarkdown(summary), charts ?? runCharts(summary, history));
+  return renderHtmlPage(runTitle(summary), items, writeSummaryMarkdown(summary), charts ?? runCharts(summary, history), chartSrc);
 }

@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { svgToPng } from './charts.js';
 import { renderComparison, renderComparisonHtml } from './comparison.js';
-import { renderRunReportHtml, runCharts, writeSummaryMarkdown, type Chart, type RunHistory } from './run-report.js';
+import { renderRunReportHtml, runCharts, writeReportMarkdown, writeSummaryMarkdown, type Chart, type RunHistory } from './run-report.js';
 import type { RunSummary } from './run-summary.js';
+import { renderStudyHtml, studyCharts, writeStudyMarkdown, type StudyResults } from './study-report.js';
 
 
 /** Renders each chart to `<dir>/<name>.png`; returns the written paths. */
@@ -29,13 +30,14 @@ export async function writeCharts(dir: string, charts: ReadonlyArray<Chart>): Pr
 export interface RunReportFiles {
   readonly summaryJson: string;
   readonly summaryMd: string;
+  readonly reportMd: string;
   readonly reportHtml: string;
   readonly charts: ReadonlyArray<string>;
 }
 
 /**
- * Writes runDir/summary.json, summary.md, report.html and charts/*.png.
- * summary.json is written last, so its presence means the report is complete.
+ * Writes runDir/summary.json, summary.md, report.md, report.html (its charts as <img> of the
+ * PNGs) and charts/*.png. summary.json is written last, so its presence means the report is complete.
  */
 export async function writeRunReport(runDir: string, summary: RunSummary, history: RunHistory = {}): Promise<RunReportFiles> {
   await mkdir(runDir, { recursive: true });
@@ -44,11 +46,13 @@ export async function writeRunReport(runDir: string, summary: RunSummary, histor
   const summaryMd = join(runDir, 'summary.md');
   const chartLinks = charts.map((c) => `![${c.title}](charts/${c.name}.png)`).join('\n\n');
   await writeFileAtomic(summaryMd, `${writeSummaryMarkdown(summary)}\n## Charts\n\n${chartLinks}\n`);
+  const reportMd = join(runDir, 'report.md');
+  await writeFileAtomic(reportMd, writeReportMarkdown(summary, charts));
   const reportHtml = join(runDir, 'report.html');
-  await writeFileAtomic(reportHtml, renderRunReportHtml(summary, history, charts));
+  await writeFileAtomic(reportHtml, renderRunReportHtml(summary, history, charts, (c) => `charts/${c.name}.png`));
   const summaryJson = join(runDir, 'summary.json');
   await writeFileAtomic(summaryJson, `${JSON.stringify(summary, null, 2)}\n`);
-  return { summaryJson, summaryMd, reportHtml, charts: chartPaths };
+  return { summaryJson, summaryMd, reportMd, reportHtml, charts: chartPaths };
 }
 
 /** Reads and checks a summary.json (schemaVersion 1 and the fields reports rely on). */
@@ -92,4 +96,26 @@ export async function writeComparisonReport(
   const html = join(outDir, 'comparison.html');
   await writeFileAtomic(html, renderComparisonHtml(runs, comparison));
   return { markdown, html, charts };
+}
+
+/** Paths written by {@link writeStudyReport}. */
+export interface StudyReportFiles {
+  readonly markdown: string;
+  readonly html: string;
+  readonly charts: ReadonlyArray<string>;
+}
+
+/**
+ * Writes studyDir/report.md, report.html (its charts as <img> of the PNGs) and charts/*.png.
+ * @returns the paths written and the markdown
+ */
+export async function writeStudyReport(studyDir: string, results: StudyResults): Promise<StudyReportFiles & { readonly text: string }> {
+  const text = writeStudyMarkdown(results);
+  const charts = studyCharts(results);
+  const chartPaths = await writeCharts(join(studyDir, 'charts'), charts);
+  const markdown = join(studyDir, 'report.md');
+  await writeFileAtomic(markdown, `${text}\n## Charts\n\n${charts.map((c) => `![${c.title}](charts/${c.name}.png)`).join('\n\n')}\n`);
+  const html = join(studyDir, 'report.html');
+  await writeFileAtomic(html, renderStudyHtml(results, text, charts, (c) => `charts/${c.name}.png`));
+  return { markdown, html, charts: chartPaths, text };
 }

@@ -3,9 +3,9 @@ import { UserError } from '../errors.js';
 
 /**
  * Config keys that may change between an interrupted run and its resumption: they affect where
- * and how fast the run executes, not its numbers.
+ * and how fast the run executes, not its numbers (a study's run ids leave them out too).
  */
-const RUNTIME_KEYS: ReadonlySet<string> = new Set(['threads', 'workers', 'prefetch', 'progress', 'outDir', 'runId', 'dataDir']);
+export const RUNTIME_KEYS: ReadonlySet<string> = new Set(['threads', 'workers', 'prefetch', 'progress', 'outDir', 'runId', 'dataDir']);
 
 /**
  * Refuses a checkpoint whose config differs from the run's in anything that changes the numbers,

@@ -52,3 +52,27 @@ export async function acquireRunLock(runDir: string): Promise<() => Promise<void
   }
   throw new UserError(runDir, 'could not take its lock', `Delete ${file} if no run is using the folder.`);
 }
+
+/** Who holds a run directory's lock: the process and host, and whether it is alive (null: another host, unknown). */
+export interface LockHolder {
+  readonly pid: number;
+  readonly host: string;
+  readonly alive: boolean | null;
+}
+
+/**
+ * The holder of `runDir`'s lock, or null when the directory is free (no lock, or one left by a
+ * dead process of this machine, which the next {@link acquireRunLock} takes over).
+ */
+export async function lockHolder(runDir: string): Promise<LockHolder | null> {
+  let holder: { pid?: number; host?: string };
+  try {
+    holder = JSON.parse(await readFile(path.join(runDir, LOCK_FILE), 'utf8')) as typeof holder;
+  } catch {
+    return null;
+  }
+  if (typeof holder.pid !== 'number') return null;
+  const host = String(holder.host);
+  if (host !== hostname()) return { pid: holder.pid, host, alive: null };
+  return alive(holder.pid) ? { pid: holder.pid, host, alive: true } : null;
+}

@@ -153,6 +153,24 @@ describe('writing to disk', () => {
     expect(await readFile(cmp.markdown, 'utf8')).toContain('Tail-class pseudo-label recall');
   });
 
+  it('report.md and report.html show every chart (PNG files); pseudo-label heat maps per source, the prior estimate against the truth', async () => {
+    const s: RunSummary = {
+      ...summary('daso', 3),
+      priorEstimates: { step: 300, truth: [0.25, 0.25, 0.25, 0.25], sources: { daso: { estimate: [0.4, 0.3, 0.2, 0.1], kl: 0.1064 } } },
+    };
+    const files = await writeRunReport(dir, s, { evals: [{ step: 100, test: m([1, 0.5, 0.5, 0]) }], pseudoLabels: windows(3) });
+    const names = files.charts.map((p) => p.split('/').pop());
+    expect(names).toEqual(expect.arrayContaining(['class-counts.png', 'per-class.png', 'pseudo-label-heatmap-final.png', 'prior-estimates.png', 'accuracy-curve.png']));
+    const md = await readFile(files.reportMd, 'utf8');
+    const html = await readFile(files.reportHtml, 'utf8');
+    for (const name of names) {
+      expect(md).toContain(`](charts/${name})`);
+      expect(html).toContain(`<img src="charts/${name}"`);
+    }
+    expect(md).toMatch(/## Estimated unlabeled class distribution[^]*\| daso \| 0\.1064 \| 40\.0% \| 30\.0% \| 20\.0% \| 10\.0% \|/);
+    expect(html).not.toMatch(/<svg|NaN/);
+  });
+
   it('readRunSummary refuses a foreign or broken file with a UserError', async () => {
     const p = join(dir, 'summary.json');
     await writeFile(p, '{"schemaVersion": 2}');
