@@ -105,7 +105,13 @@ export function validateDefinition(def: StudyDefinition, source: string): StudyD
   const specs = allOptionSpecs();
   for (const key of Object.keys(def.set)) {
     if (GRID_KEYS.has(key)) {
-      throw new UserError(fieldOf(source, `set.${key}`), 'is set by the study itself', key === 'gammaU' || key === 'seed' ? `List the values under ${key === 'seed' ? 'seeds' : 'gammaU'} instead.` : 'Remove it: every run of a study lives in studies/<id>/runs/<run>.');
+      const fix =
+        key === 'gammaU' || key === 'seed'
+          ? `List the values under ${key === 'seed' ? 'seeds' : 'gammaU'} instead.`
+          : key === 'splitFile'
+            ? 'Remove it: a split file fixes one γ_u and one draw, and a study draws the split of each γ_u and seed.'
+            : 'Remove it: every run of a study lives in studies/<id>/runs/<run>.';
+      throw new UserError(fieldOf(source, `set.${key}`), 'is set by the study itself', fix);
     }
     if (!specs.has(key)) throw new UserError(fieldOf(source, `set.${key}`), 'is not a run option', 'See `ssl run --help` for the options (camelCase in YAML: gammaL, iterations, ...).');
   }

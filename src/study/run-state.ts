@@ -128,17 +128,20 @@ export interface EtaView {
 }
 
 /**
- * Seconds until every run is done: the steps left over the summed speed of the runs going now,
- * or, between runs, over the mean speed of the measured runs times `concurrency`. Null when no
- * speed has been measured yet. Failed runs count as ended.
+ * Seconds until every run is done: the steps left over the mean speed of a run (of the runs going
+ * now, else of every measured run) times the runs going at once (`concurrency`, or more if more
+ * are running, at most the runs left). Null before any speed was measured. Failed runs count as
+ * ended.
  */
 export function estimateSecondsLeft(runs: readonly EtaView[], concurrency: number): number | null {
-  const left = runs.filter((s) => s.state !== 'done' && s.state !== 'failed').reduce((a, s) => a + Math.max(0, s.total - (s.step ?? 0)), 0);
+  const open = runs.filter((s) => s.state !== 'done' && s.state !== 'failed');
+  const left = open.reduce((a, s) => a + Math.max(0, s.total - (s.step ?? 0)), 0);
   if (left === 0) return 0;
   const speed = (s: EtaView): number => (s.itPerSec !== null && s.itPerSec > 0 ? s.itPerSec : 0);
-  const running = runs.filter((s) => s.state === 'running' && speed(s) > 0);
-  if (running.length > 0) return left / running.reduce((a, s) => a + speed(s), 0);
-  const measured = runs.filter((s) => speed(s) > 0);
+  const running = runs.filter((s) => s.state === 'running');
+  const measured = running.some((s) => speed(s) > 0) ? running.filter((s) => speed(s) > 0) : runs.filter((s) => speed(s) > 0);
   if (measured.length === 0) return null;
-  return left / ((measured.reduce((a, s) => a + speed(s), 0) / measured.length) * Math.max(1, concurrency));
+  const perRun = measured.reduce((a, s) => a + speed(s), 0) / measured.length;
+  const parallel = Math.max(1, Math.min(open.length, Math.max(concurrency, running.length)));
+  return left / (perRun * parallel);
 }
