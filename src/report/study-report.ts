@@ -228,7 +228,7 @@ export function studyCharts(results: StudyResults): Chart[] {
       title: `Per-class pseudo-label recall, γ_u = ${gammaLabel(g)}`,
       svg: barChartSvg({
         title: `Per-class pseudo-label recall across methods, γ_u = ${gammaLabel(g)}`,
-        subtitle: `${sub} · final pseudo-labels, all, mean of each run's last windows`,
+        subtitle: `${results.header} · mean over seeds ${results.seeds.join(', ')} · final pseudo-labels, all, mean of each run's last windows`,
         categories: results.classLabels,
         series: results.methods.map((m, i) => ({ name: m, values: rows[i] ?? results.classLabels.map(() => null) })),
         yLabel: 'recall P(PL=k | GT=k)',

@@ -70,6 +70,7 @@ export async function executeStudyRun(studyDir: string, plan: StudyPlan, runId: 
   const total = run.config.iterations;
   const started = Date.now();
   let firstStep: number | null = null;
+  let lastStep = { step: 0, itPerSec: 0 };
   let lastWrite = 0;
   let writing: Promise<void> = Promise.resolve();
   const record = (step: number, itPerSec: number): void => {
@@ -80,6 +81,7 @@ export async function executeStudyRun(studyDir: string, plan: StudyPlan, runId: 
     const done = step + 1;
     firstStep ??= step;
     const itPerSec = (done - firstStep) / Math.max(1e-3, (Date.now() - started) / 1000);
+    lastStep = { step: done, itPerSec };
     opts.onProgress?.({ step: done, total, itPerSec });
     if (Date.now() - lastWrite > 1000 || done === total) {
       lastWrite = Date.now();
@@ -96,6 +98,9 @@ export async function executeStudyRun(studyDir: string, plan: StudyPlan, runId: 
   } catch (err) {
     await writing;
     if (err instanceof TrainingInterrupted) {
+      // Where it stopped (the checkpoint's step), not the last throttled record.
+      if (lastStep.step > 0) record(lastStep.step, lastStep.itPerSec);
+      await writing;
       write(err.message);
       throw err;
     }
