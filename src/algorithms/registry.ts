@@ -3,6 +3,7 @@ import type { OptionSection, OptionSpec } from '../options/option-spec.js';
 import type { Algorithm } from './algorithm.js';
 import { composeAddOns, type ExclusivePoint } from './add-on.js';
 import { LEARNER_CAPABILITIES, ONE_VIEW_EACH, type AddOnEntry, type ChartMarker, type DataFacts, type FinishContext, type LearnerEntry, type MethodEntry, type ModelNeeds, type RunContext, type UnlabeledViews } from './method.js';
+import { nearestName } from '../util/nearest-name.js';
 
 /** A run's method: one base learner and its add-ons in order. */
 export interface Composition {
@@ -90,7 +91,8 @@ export class MethodRegistry {
   compositionOf(name: string, addOns: readonly string[] = []): Composition {
     const entry = this.entries.get(name);
     if (!entry) {
-      throw new UserError('algorithm', `unknown method '${name}'`, `Use one of: ${this.names().join(', ')} (ssl run --list describes each).`);
+      const near = nearestName(name, this.names());
+      throw new UserError('algorithm', `unknown method '${name}'`, `${near ? `Did you mean '${near}'? ` : ''}Use one of: ${this.names().join(', ')} (ssl run --list describes each).`);
     }
     return entry.kind === 'add-on' ? { algorithm: entry.defaultBase, with: [name, ...addOns] } : { algorithm: name, with: [...addOns] };
   }

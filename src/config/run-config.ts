@@ -10,6 +10,7 @@ import { kebabCase, type OptionSection, type OptionSpec } from '../options/optio
 import { builtInMethods, registry, type Composition, type SectionsValues, type SlotClaim } from '../algorithms/index.js';
 import { labeledLossEntry, labeledLosses } from '../losses/index.js';
 import { slotOptions } from './slot-options.js';
+import { nearestName } from '../util/nearest-name.js';
 
 /** Sections every run reads, whatever its method. */
 export const commonSections = [dataOptions, modelOptions, trainerOptions, runtimeOptions, slotOptions] as const;
@@ -161,7 +162,7 @@ export function resolveRunConfig(composition: Composition | string, layers: read
             addOn ? `Remove it, or add --with ${addOn}.` : `Remove it, or run ${owners.join(' or ')}.`,
           );
         }
-        const near = nearest(key, [...specs.keys()]);
+        const near = nearestName(key, [...specs.keys()]);
         throw new UserError(`${layer.source}: ${key}`, 'is not a known option', near ? `Did you mean '${near}' (--${kebabCase(near)})?` : 'See `ssl run --help`.');
       }
       const parsed = spec.schema.safeParse(value);
@@ -234,30 +235,6 @@ function assertSameComposition(source: string, key: string, value: unknown, c: C
     const ours = key === 'algorithm' ? c.algorithm : `[${c.with.join(', ')}]`;
     throw new UserError(`${source}: ${key}`, `is ${theirs} but the run is ${describeComposition(c)} (${key} ${ours})`, `Run the method the file declares, or remove '${key}' from it.`);
   }
-}
-
-function nearest(key: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const c of candidates) {
-    const d = editDistance(key.toLowerCase(), c.toLowerCase());
-    if (d < bestDistance) {
-      bestDistance = d;
-      best = c;
-    }
-  }
-  return bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  const dp = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) dp[0][j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      dp[i][j] = Math.min(dp[i - 1][j] + 1, dp[i][j - 1] + 1, dp[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-  }
-  return dp[a.length][b.length];
 }
 
 export type { Composition };

@@ -60,10 +60,15 @@ describe('ssl CLI: bad input fails before any work, names the problem and the fi
     expect(r.err).toMatch(/--gamma-l/);
   });
 
-  it('unknown algorithm', async () => {
-    const r = await cli('run', 'mixmatch', '--out-dir', outDir);
-    expect(r.code).toBe(2);
-    expect(r.err).toMatch(/unknown method 'mixmatch'.*fixmatch, supervised, decoupled, bbn, daso.*ssl run --list/);
+  it('unknown algorithm: a typo gets the nearest name, anything else the list', async () => {
+    // Names that no method will ever take, so that this never starts a real run.
+    const typo = await cli('run', 'fixmach', '--out-dir', outDir);
+    expect(typo.code).toBe(2);
+    expect(typo.err).toMatch(/unknown method 'fixmach'\. Did you mean 'fixmatch'\? Use one of: fixmatch, .*supervised, decoupled, bbn, daso.*ssl run --list/);
+    const far = await cli('run', 'not-a-method', '--out-dir', outDir);
+    expect(far.code).toBe(2);
+    expect(far.err).toMatch(/unknown method 'not-a-method'\. Use one of: fixmatch/);
+    expect(far.err).not.toMatch(/Did you mean/);
   });
 
   it('an add-on twice, on a supervised learner, or not an add-on', async () => {
