@@ -17,6 +17,7 @@ import { remixmatchMethod } from './remixmatch/remixmatch.js';
 import { darpMethod } from './darp/darp.js';
 import { crestMethod } from './crest/crest.js';
 import { acrMethod } from './acr/acr.js';
+import { simproMethod } from './simpro/simpro.js';
 
 /**
  * Every built-in method, one line each: base learners, supervised learners, add-ons. RunConfig,
@@ -41,6 +42,7 @@ export const builtInMethods = [
   darpMethod,
   crestMethod,
   acrMethod,
+  simproMethod,
 ] as const;
 
 /** The method registry of this process: the built-ins, plus whatever `registry.register` adds. */
