@@ -18,6 +18,7 @@ import { darpMethod } from './darp/darp.js';
 import { crestMethod } from './crest/crest.js';
 import { acrMethod } from './acr/acr.js';
 import { simproMethod } from './simpro/simpro.js';
+import { cpeMethod } from './cpe/cpe.js';
 
 /**
  * Every built-in method, one line each: base learners, supervised learners, add-ons. RunConfig,
@@ -43,6 +44,7 @@ export const builtInMethods = [
   crestMethod,
   acrMethod,
   simproMethod,
+  cpeMethod,
 ] as const;
 
 /** The method registry of this process: the built-ins, plus whatever `registry.register` adds. */
