@@ -89,6 +89,26 @@ describe('buildRunSummary', () => {
   });
 });
 
+describe('selection rules side by side', () => {
+  it('median-last-20, last, best-val and best-test each pick their own evaluation; the reported one is named', () => {
+    // tailHits 8: test balanced accuracy per evaluation = mean of per-class accuracies:
+    //   step 100: (0.9 + 0.8 + 0.5 + 0.1) / 4 = 0.575; step 200: (0.9 + 0.8 + 0.6 + 1.0) / 4 = 0.825; step 300: (1 + 0.9 + 0.7 + 0.3) / 4 = 0.725.
+    // Validation balanced: 0.6, 0.65, 0.75 -> best-val is step 300. Median of (0.575, 0.825, 0.725) = 0.725; best-test is step 200.
+    const s = summary('cpe', 8);
+    const r = s.selectionRules!;
+    expect(r['median-last-20'].balancedAccuracy).toBeCloseTo(0.725, 12);
+    expect(r['median-last-20'].steps).toEqual([100, 200, 300]);
+    expect(r.last.steps).toEqual([300]);
+    expect(r.last.balancedAccuracy).toBeCloseTo(0.725, 12);
+    expect(r['best-val']!.steps).toEqual([300]);
+    expect(r['best-test'].steps).toEqual([200]);
+    expect(r['best-test'].balancedAccuracy).toBeCloseTo(0.825, 12);
+    const md = writeSummaryMarkdown(s);
+    expect(md).toMatch(/\| \*\*median-last-20\*\* \(reported\): median of the last 20 evaluations \(DASO\) \| 72\.5% \| 72\.5% \| 100–300 \(3 evals\) \|/);
+    expect(md).toMatch(/\| best-test: best TEST balanced accuracy .*selected on the test set, never reported\) \| 82\.5% \| 82\.5% \| 200 \|/);
+  });
+});
+
 describe('reports', () => {
   it('summary.md names the rule and says when a shot group is empty', () => {
     const md = writeSummaryMarkdown(summary('daso', 3));
