@@ -19,6 +19,7 @@ import { crestMethod } from './crest/crest.js';
 import { acrMethod } from './acr/acr.js';
 import { simproMethod } from './simpro/simpro.js';
 import { cpeMethod } from './cpe/cpe.js';
+import { cclMethod } from './ccl/ccl.js';
 
 /**
  * Every built-in method, one line each: base learners, supervised learners, add-ons. RunConfig,
@@ -45,6 +46,7 @@ export const builtInMethods = [
   acrMethod,
   simproMethod,
   cpeMethod,
+  cclMethod,
 ] as const;
 
 /** The method registry of this process: the built-ins, plus whatever `registry.register` adds. */
