@@ -12,6 +12,8 @@ export interface CurveEval {
   readonly step: number;
   readonly test: { readonly top1: number; readonly balancedAccuracy: number; readonly geometricMeanRecall: number };
   readonly val?: { readonly balancedAccuracy: number };
+  /** The methods' prior estimates at this evaluation, by source, with KL(π̂ ‖ π). */
+  readonly priors?: Readonly<Record<string, { readonly kl: number }>>;
 }
 
 /** Training curves and evaluations over time, as read back from events.jsonl. */
@@ -259,6 +261,27 @@ export function writeSummaryMarkdown(summary: RunSummary): string {
   return lines.join('\n');
 }
 
+/** KL(π̂ ‖ π) of each prior-estimate source over training (absent with fewer than two evaluations that have one). */
+function priorKlCurve(summary: RunSummary, history: RunHistory): Chart[] {
+  const priors = summary.priorEstimates;
+  const evals = (history.evals ?? []).filter((e) => e.priors);
+  if (!priors || evals.length < 2) return [];
+  return [
+    {
+      name: 'prior-kl-curve',
+      title: 'Prior estimates over training',
+      svg: lineChartSvg({
+        title: 'KL(estimated ‖ true unlabeled prior) over training',
+        subtitle: summary.algorithm,
+        series: Object.keys(priors.sources).map((src) => ({ name: src, points: evals.flatMap((e) => (e.priors?.[src] ? [{ x: e.step, y: e.priors[src]!.kl }] : [])) })),
+        xLabel: 'training step',
+        yLabel: 'KL (nats)',
+        yMin: 0,
+      }),
+    },
+  ];
+}
+
 /** The charts of one run (SVG). History adds curves over training. */
 export function runCharts(summary: RunSummary, history: RunHistory = {}): Chart[] {
   const labels = classLabels(summary);
@@ -389,6 +412,7 @@ export function runCharts(summary: RunSummary, history: RunHistory = {}): Chart[
       }),
     });
   }
+  charts.push(...priorKlCurve(summary, history));
 
   const markers = (history.markers ?? []).map((m) => ({ x: m.step, label: m.label }));
   const evals = history.evals ?? [];
