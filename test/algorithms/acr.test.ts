@@ -95,21 +95,26 @@ describe('ACR estimate of the unlabeled distribution', () => {
 });
 
 describe('ACR consistency loss', () => {
-  it('a sample enters when the target OR the second distribution is confident, labelled by the target; mean over B', () => {
+  it('a sample enters when the target OR the second distribution is confident, labelled by the target; mean over B and the strong views', () => {
     expectNoLeak(() =>
       tf.tidy(() => {
         const logits = tf.tensor2d([[2, 0], [0, 0], [1, 3]]);
         const target = tf.tensor2d([[0.97, 0.03], [0.6, 0.4], [0.3, 0.7]]);
         const also = tf.tensor2d([[0.5, 0.5], [0.96, 0.04], [0.1, 0.9]]);
-        const { final, mask, loss } = eitherConfidentLoss(logits, target, also, 0.95, null);
+        const { final, mask, loss } = eitherConfidentLoss([logits], target, also, 0.95, null);
         expect(Array.from(final.dataSync())).toEqual([0, 0, 1]);
         // Row 0: target confident; row 1: only `also` is, label argmax target = 0; row 2: neither.
         expect(Array.from(mask.dataSync())).toEqual([1, 1, 0]);
         // (CE([2, 0], 0) + CE([0, 0], 0)) / 3 = (ln(1 + e^−2) + ln 2) / 3 = (0.126928 + 0.693147) / 3 = 0.273358.
         expect(loss.dataSync()[0]).toBeCloseTo(0.273358, 5);
-        const weighted = eitherConfidentLoss(logits, target, also, 0.95, tf.tensor1d([2, 0, 1]));
+        const weighted = eitherConfidentLoss([logits], target, also, 0.95, tf.tensor1d([2, 0, 1]));
         // Weights [2, 0, 1]: 2 · 0.126928 / 3 = 0.084619.
         expect(weighted.loss.dataSync()[0]).toBeCloseTo(0.084619, 5);
+        // Two strong views, the same mask (official cat of both): view 2 = [[0, 2], [2, 0], [0, 0]] adds
+        // CE([0, 2], 0) + CE([2, 0], 0) = ln(1 + e²) + ln(1 + e^−2) = 2.126928 + 0.126928 = 2.253856;
+        // (0.820075 + 2.253856) / (2·3) = 0.512322.
+        const two = eitherConfidentLoss([logits, tf.tensor2d([[0, 2], [2, 0], [0, 0]])], target, also, 0.95, null);
+        expect(two.loss.dataSync()[0]).toBeCloseTo(0.512322, 5);
       }),
     );
   });
@@ -119,6 +124,7 @@ describe('the ACR learner', () => {
   it('is refused with an add-on that adjusts the unlabeled logits it adjusts itself, and with a second reported head', () => {
     expect(() => resolveRunConfig({ algorithm: 'acr', with: ['daso'] }, [])).not.toThrow();
     expectUserError(() => resolveRunConfig({ algorithm: 'acr', with: ['abc'] }, []), /acr and abc each report their own head/);
+    expectUserError(() => resolveRunConfig({ algorithm: 'acr', with: ['debiaspl'] }, []), /acr and debiaspl both adjust the unlabeled-logits/);
   });
 
   it('keeps the tensor count flat over steps and restores its state exactly', () => {

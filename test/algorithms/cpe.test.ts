@@ -74,6 +74,8 @@ describe('the CPE learner', () => {
     expect(needs({ cpeReportedExpert: 1 }).reportedHead).toBeUndefined();
     expectUserError(() => resolveRunConfig('cpe', [{ source: 'test', values: { cpeCut1: 4, cpeCut2: 2 } }]), /--cpe-cut2.*below --cpe-cut1/);
     expectUserError(() => resolveRunConfig('cpe', [{ source: 'test', values: { labeledLoss: 'focal' } }]), /cpe takes no --labeled-loss focal/);
+    expectUserError(() => resolveRunConfig({ algorithm: 'cpe', with: ['debiaspl'] }, []), /cpe and debiaspl both adjust the unlabeled-logits/);
+    expect(() => resolveRunConfig({ algorithm: 'cpe', with: ['daso', 'saw'] }, [])).not.toThrow();
   });
 
   it('keeps the tensor count flat over steps and restores its state exactly', () => {

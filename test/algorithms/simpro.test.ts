@@ -62,6 +62,7 @@ describe('the SimPro learner', () => {
     expectUserError(() => resolveRunConfig('simpro', [{ source: 'test', values: { labeledLoss: 'focal' } }]), /simpro takes no --labeled-loss focal/);
     expectUserError(() => resolveRunConfig('simpro', [{ source: 'test', values: { labeledLoss: 'balanced-softmax' } }]), /balanced-softmax and simpro both adjust the labeled-logits/);
     expectUserError(() => resolveRunConfig({ algorithm: 'simpro', with: ['la'] }, []), /simpro and la both adjust the labeled-logits/);
+    expectUserError(() => resolveRunConfig({ algorithm: 'simpro', with: ['debiaspl'] }, []), /debiaspl cannot be added to simpro: debiaspl needs a learner that takes its unlabeled loss as a cross-entropy/);
     expect(() => resolveRunConfig({ algorithm: 'simpro', with: ['daso'] }, [])).not.toThrow();
   });
 

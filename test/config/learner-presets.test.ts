@@ -18,7 +18,7 @@ describe('presets of the distribution-agnostic learners', () => {
   it('the CIFAR-10 presets resolve, with the official cosine and each recipe\'s own values', async () => {
     const c10 = async (name: (typeof LEARNERS)[number]) => resolveRunConfig(name, await shippedPresetLayers({ algorithm: name, with: [] }, 'cifar10'));
     const acr = await c10('acr');
-    expect(acr).toMatchObject({ lrSchedule: 'fixmatch-cosine', iterations: 250_000, acrEpochSteps: 500, acrEstimateAfter: 5, acrEmaU: 0.99, net: 'wrn-28-2' });
+    expect(acr).toMatchObject({ lrSchedule: 'fixmatch-cosine', unlabeledRatio: 1, iterations: 250_000, acrEpochSteps: 500, acrEstimateAfter: 5, acrEmaU: 0.99, net: 'wrn-28-2' });
     expect(await c10('simpro')).toMatchObject({ lrSchedule: 'fixmatch-cosine', iterations: 43_000, lr: 0.17, unlabeledRatio: 8, n1: 500, m1: 4000, simproTau: 2 });
     expect(await c10('cpe')).toMatchObject({ lrSchedule: 'fixmatch-cosine', iterations: 262_144, evalEvery: 1024, cpeTau2: 2, cpeReportedExpert: 2 });
     expect(await c10('ccl')).toMatchObject({ lrSchedule: 'fixmatch-cosine', unlabeledRatio: 1, cclEstimateAfter: 20, cclBeta: 0.9 });

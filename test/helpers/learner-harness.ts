@@ -6,7 +6,8 @@ import { randomSslBatch } from '../../src/bench/random-batch.js';
 import { resolveRunConfig, type RunConfig } from '../../src/config/run-config.js';
 import { createTrainingState, trainStep, type StepResult, type TrainingState } from '../../src/train/training-state.js';
 import { buildAlgorithm } from '../../src/run/build-algorithm.js';
-import type { Composition } from '../../src/algorithms/index.js';
+import { registry, type Composition } from '../../src/algorithms/index.js';
+import type { SslBatch } from '../../src/pipeline/index.js';
 import { selectBackend } from '../../src/backend/select.js';
 import { testBackend } from './cli.js';
 
@@ -42,10 +43,17 @@ export function learnerHarness(composition: Composition | string, values: Record
     createTrainingState(config, input, (m) => buildAlgorithm(config, { numClasses: 4, featureDim: m.featureDim, labeledClassCounts: [...HARNESS_COUNTS], numUnlabeled: 200 }));
   const state = build();
   const twins: TrainingState[] = [];
+  const strongViews = registry.learnerHooks(config).unlabeledViews.strong;
+  const batch = (seed: number): SslBatch => {
+    const b = randomSslBatch({ labeled: 8, unlabeled: 16, height: 8, width: 8, channels: 1, numClasses: 4 }, seed);
+    // Strong views 2..K: other random images of the same shape (pixels do not matter to these checks).
+    const extra = Array.from({ length: strongViews - 1 }, (_, k) => randomSslBatch({ labeled: 0, unlabeled: 16, height: 8, width: 8, channels: 1, numClasses: 4 }, seed + 1000 * (k + 1)).strongImages);
+    return extra.length > 0 ? { ...b, extraStrongImages: extra } : b;
+  };
   return {
     config,
     state,
-    step: (step, seed = step) => trainStep(state, randomSslBatch({ labeled: 8, unlabeled: 16, height: 8, width: 8, channels: 1, numClasses: 4 }, seed), step),
+    step: (step, seed = step) => trainStep(state, batch(seed), step),
     twin: () => {
       const t = build();
       twins.push(t);

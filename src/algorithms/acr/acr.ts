@@ -3,9 +3,9 @@ import { z } from 'zod';
 import { softmaxCrossEntropy } from '../../ops/cross-entropy.js';
 import { stopGradient } from '../../ops/stop-gradient.js';
 import { option, type SectionValues } from '../../options/option-spec.js';
-import type { Algorithm, AlgorithmState, StepContext, StepLoss, TrainBatch } from '../algorithm.js';
+import { strongViews, type Algorithm, type AlgorithmState, type StepContext, type StepLoss, type TrainBatch } from '../algorithm.js';
 import type { AddOnChain, UnlabeledView } from '../add-on.js';
-import { defineLearner, type RunContext } from '../method.js';
+import { defineLearner, type RunContext, type UnlabeledViews } from '../method.js';
 import { labeledTerm } from '../labeled-term.js';
 import { fixmatchOptions, type FixMatchOptions } from '../fixmatch.js';
 import { logPriorPower } from '../class-prior.js';
@@ -13,6 +13,9 @@ import { ACR_HISTOGRAMS, acrAnchors, adaptiveTau, confidentHistogram, updateEsti
 
 /** ACR's balanced head (an auxiliary head; the reported one, as the paper's numbers are its). */
 export const ACR_BALANCED_HEAD = 'balanced';
+
+/** Views per unlabeled image: one weak, two strong (official `TransformFixMatch`: weak, strong, strong1). */
+export const ACR_VIEWS: UnlabeledViews = { weak: 1, strong: 2 };
 
 /** ACR's lower end of τ (official `args.taumin = 0`). */
 const TAU_MIN = 0;
@@ -46,15 +49,16 @@ export type AcrOptions = Readonly<SectionValues<typeof acrOptions>> & FixMatchOp
 /**
  * Masked hard-label consistency with ACR's OR-ed masks (official `mask_ss_t = mask + mask_t` on
  * bool tensors): a sample enters when the target OR the second distribution is confident, with the
- * TARGET's argmax as label; L = Σ_i w_i·m_i·CE(z_i, ŷ_i) / B (mean over the batch, as the official
- * `(ce * mask).mean()`; an all-masked batch gives 0).
+ * TARGET's argmax as label; over K strong views of the batch with the same mask,
+ * L = Σ_v Σ_i w_i·m_i·CE(z_v,i, ŷ_i) / (K·B) (the official `(ce(cat(views)) * cat(masks)).mean()`
+ * over its two views; an all-masked batch gives 0).
  *
- * @param logitsStrong [B, C] (gradient flows). @param target [B, C] and @param also [B, C]
- * probabilities (no gradient). @param threshold one τ, or [B] per sample. @param weights [B] or null.
+ * @param logitsStrong K views of [B, C] (gradient flows). @param target [B, C] and @param also
+ * [B, C] probabilities (no gradient). @param threshold one τ, or [B] per sample. @param weights [B] or null.
  * @returns final [B] int32, mask [B] float32 in {0, 1}, loss scalar; the caller owns all.
  */
 export function eitherConfidentLoss(
-  logitsStrong: tf.Tensor2D,
+  logitsStrong: readonly tf.Tensor2D[],
   target: tf.Tensor2D,
   also: tf.Tensor2D,
   threshold: number | tf.Tensor1D,
@@ -66,7 +70,8 @@ export function eitherConfidentLoss(
     const confident = (p: tf.Tensor2D): tf.Tensor => tf.cast(tf.greaterEqual(tf.max(p, 1), threshold), 'float32');
     const mask = tf.maximum(confident(target), confident(also)) as tf.Tensor1D;
     const weighted = weights ? tf.mul(mask, weights) : mask;
-    const loss = tf.div(tf.sum(tf.mul(softmaxCrossEntropy(logitsStrong, final), weighted)), logitsStrong.shape[0]) as tf.Scalar;
+    const sums = logitsStrong.map((z) => tf.sum(tf.mul(softmaxCrossEntropy(z, final), weighted)));
+    const loss = tf.div(tf.addN(sums), logitsStrong.length * target.shape[0]) as tf.Scalar;
     return { final, mask, loss };
   });
 }
@@ -85,7 +90,8 @@ interface AcrState {
 
 /**
  * ACR (Wei & Gan, CVPR 2023), following Gank0078/ACR train.py `train()`:
- * - two heads on the shared features of ONE forward over [labeled | weak | strong]: the standard
+ * - two heads on the shared features of ONE forward over [labeled | weak | strong | strong']
+ *   (two strong views of each unlabeled image, as the official step): the standard
  *   (classifier) head and an auxiliary balanced head;
  * - standard head: labeled loss from the labeled-loss slot (official plain CE); consistency
  *   CE(z_strong, argmax p) with p = softmax(z_weak − log(π_l^τ + 1e-12)): the standard branch's
@@ -101,16 +107,13 @@ interface AcrState {
  * - the balanced head is evaluated and reported (the paper's numbers are its; the printed
  *   accuracy of the repo is the standard head's, issue #4): `summary.heads` names it.
  *
- * Add-ons: the chain sees the standard branch (its target p, thresholds and weights act on the
- * standard consistency loss, its loss terms are added); the balanced branch keeps ACR's own.
+ * Add-ons: the chain sees the standard branch (its target p, thresholds, weights and strong-logit
+ * shift act on the standard consistency loss, its loss terms are added; the view's strong features
+ * and logits are the first strong view's); the balanced branch keeps ACR's own.
  * ACR fills the unlabeled-logits point itself (it subtracts τ·log π_l), so an add-on claiming it
  * is refused at config time.
  *
  * Deviations from Gank0078/ACR train.py, each on purpose:
- * - one strong view per unlabeled image (the trainer makes one): the official step has two
- *   (`inputs_u_s`, `inputs_u_s1`) and averages the consistency loss over both with the same
- *   mask; the CIFAR preset keeps μ = 2, so a step still has 128 strong views (from 128 images,
- *   not 64);
  * - `--acr-histogram count` by default: the official indexed assignment counts at most one sample
  *   per class and step, so its û follows per-class confidence rates rather than class frequencies
  *   (`index-put` reproduces it);
@@ -143,15 +146,17 @@ export function createAcr(opts: AcrOptions, ctx: Pick<RunContext, 'labeledLoss' 
     },
     loss(batch: TrainBatch, stepCtx: StepContext): StepLoss {
       dropPending();
+      const strongs = strongViews(batch);
+      if (strongs.length !== ACR_VIEWS.strong) throw new Error(`acr: the batch has ${strongs.length} strong views, expected ${ACR_VIEWS.strong}`);
       const numLabeled = batch.labeledImages.shape[0];
       const numUnlabeled = batch.weakImages.shape[0];
       const logitCtx = { step: stepCtx.step, iterations: stepCtx.iterations };
-      const input = tf.concat([batch.labeledImages, batch.weakImages, batch.strongImages], 0);
+      const input = tf.concat([batch.labeledImages, batch.weakImages, ...strongs], 0);
       const { features, logits } = stepCtx.model.forward(input, true);
-      const sizes = [numLabeled, numUnlabeled, numUnlabeled];
-      const [logitsX, logitsWeak, logitsStrong] = tf.split(logits, sizes, 0) as tf.Tensor2D[];
+      const sizes = [numLabeled, numUnlabeled, ...strongs.map(() => numUnlabeled)];
+      const [logitsX, logitsWeak, ...logitsStrong] = tf.split(logits, sizes, 0) as tf.Tensor2D[];
       const [featuresX, featuresWeak, featuresStrong] = tf.split(features, sizes, 0) as tf.Tensor2D[];
-      const [balancedX, balancedWeak, balancedStrong] = tf.split(stepCtx.model.auxLogits(ACR_BALANCED_HEAD, features), sizes, 0) as tf.Tensor2D[];
+      const [balancedX, balancedWeak, ...balancedStrong] = tf.split(stepCtx.model.auxLogits(ACR_BALANCED_HEAD, features), sizes, 0) as tf.Tensor2D[];
 
       const lossX = labeledTerm(ctx.labeledLoss, addOns, logitsX!, batch.labeledLabels, logitCtx);
       const lossXBalanced = tf.mean(softmaxCrossEntropy(tf.add(balancedX!, tf.tensor1d(balancedLossAdjustment)) as tf.Tensor2D, batch.labeledLabels)) as tf.Scalar;
@@ -169,14 +174,20 @@ export function createAcr(opts: AcrOptions, ctx: Pick<RunContext, 'labeledLoss' 
         probs,
         featuresWeak: featuresWeak!,
         featuresStrong: featuresStrong!,
-        logitsStrong: logitsStrong!,
+        logitsStrong: logitsStrong[0]!,
         labeled: { features: featuresX!, labels: batch.labeledLabels },
         model: stepCtx.model,
       };
       const target = addOns.transformTarget(probs, view);
       const threshold = addOns.thresholds(target, view, opts.threshold);
-      const standard = eitherConfidentLoss(logitsStrong!, target, raw, threshold, addOns.unlabeledWeights(target, view));
-      const balanced = eitherConfidentLoss(balancedStrong!, balancedTarget, balancedProbs, opts.threshold, null);
+      const standard = eitherConfidentLoss(
+        logitsStrong.map((z) => addOns.adjustStrongLogits(z, view)),
+        target,
+        raw,
+        threshold,
+        addOns.unlabeledWeights(target, view),
+      );
+      const balanced = eitherConfidentLoss(balancedStrong, balancedTarget, balancedProbs, opts.threshold, null);
       pendingBalancedConfident = tf.keep(tf.cast(tf.greaterEqual(tf.max(balancedProbs, 1), opts.threshold), 'float32') as tf.Tensor1D);
 
       const extra = addOns.lossTerms(view);
@@ -249,8 +260,9 @@ export const acrMethod = defineLearner({
   paper: 'Wei & Gan, CVPR 2023',
   code: 'Gank0078/ACR train.py',
   sections: [fixmatchOptions, acrOptions],
-  capabilities: ['pseudo-label-target', 'confidence-threshold', 'unlabeled-sample-weights', 'labeled-sample-weights'],
+  capabilities: ['pseudo-label-target', 'confidence-threshold', 'unlabeled-sample-weights', 'labeled-sample-weights', 'weak-strong-views', 'unlabeled-logits-loss'],
   claims: ['unlabeled-logits'],
+  unlabeledViews: () => ACR_VIEWS,
   model: () => ({ auxHeads: [{ name: ACR_BALANCED_HEAD, outputs: 'classes' }], reportedHead: ACR_BALANCED_HEAD }),
   create: (values, ctx, addOns) => createAcr(values, ctx, addOns),
 });

@@ -3,9 +3,9 @@ import { z } from 'zod';
 import { softmaxCrossEntropy } from '../../ops/cross-entropy.js';
 import { stopGradient } from '../../ops/stop-gradient.js';
 import { option, type SectionValues } from '../../options/option-spec.js';
-import type { Algorithm, AlgorithmState, StepContext, StepLoss, TrainBatch } from '../algorithm.js';
+import { strongViews, type Algorithm, type AlgorithmState, type StepContext, type StepLoss, type TrainBatch } from '../algorithm.js';
 import type { AddOnChain, UnlabeledView } from '../add-on.js';
-import { defineLearner, type RunContext } from '../method.js';
+import { defineLearner, type RunContext, type UnlabeledViews } from '../method.js';
 import { labeledTerm } from '../labeled-term.js';
 import { fixmatchOptions, type FixMatchOptions } from '../fixmatch.js';
 import { emaMix, logPriorPower, normalised, priorOf } from '../class-prior.js';
@@ -15,6 +15,9 @@ import { continuousContrastiveLoss, densityConsistencyLoss, energySelection, l2N
 export const CCL_BALANCED_HEAD = 'balanced';
 export const CCL_PROJECTION_HEAD = 'projection';
 export const CCL_CENTER_HEAD = 'center-projection';
+
+/** Views per unlabeled image: one weak, two strong (official `TransformFixMatch`: weak, strong, strong1). */
+export const CCL_VIEWS: UnlabeledViews = { weak: 1, strong: 2 };
 
 /** CCL options (zhouzihao11/CCL train.py argparse, configs/cifar10/*.sh, and constants of train.py). */
 export const cclOptions = {
@@ -90,14 +93,15 @@ interface CclState {
  *   π̂_u is the run's estimate of the unlabeled prior (source `ccl`).
  *
  * Add-ons see the combined distribution (`probs` = softmax z_co), and their targets, thresholds,
- * weights and terms act as in FixMatch; CCL fills the unlabeled-logits point itself.
+ * weights, strong-logit shift (on the standard head) and terms act as in FixMatch; the view's
+ * strong features and logits are the first strong view's. CCL fills the unlabeled-logits point itself.
  *
  * Deviations from zhouzihao11/CCL, each on purpose:
  * - the projection heads are ONE linear layer each (official Linear–BN1d–ReLU–Linear): the
  *   model's auxiliary heads are linear;
- * - one strong view of each unlabeled image and none of the labeled images (official: two of
- *   each): the contrastive support holds the labeled WEAK projections once (official: the two
- *   strong ones), and the density loss has one strong prediction (see densityConsistencyLoss);
+ * - no strong views of the labeled images (official: two; the trainer makes strong views of
+ *   unlabeled images only, two here as the official step): the contrastive support holds the
+ *   labeled WEAK projections once (official: the two strong ones);
  * - (I − αS)^{−1} by a 20-term Neumann series (tfjs has no inverse; error < 1e-14);
  * - energy selection by weights instead of a gather (the same loss; fixed shapes);
  * - the combined head z_co, which the official `test` also prints (`Top1_co`), is not evaluated:
@@ -127,16 +131,18 @@ export function createCcl(opts: CclOptions, ctx: Pick<RunContext, 'labeledLoss' 
     },
     loss(batch: TrainBatch, stepCtx: StepContext): StepLoss {
       dropPending();
+      const strongs = strongViews(batch);
+      if (strongs.length !== CCL_VIEWS.strong) throw new Error(`ccl: the batch has ${strongs.length} strong views, expected ${CCL_VIEWS.strong}`);
       const numLabeled = batch.labeledImages.shape[0];
       const numUnlabeled = batch.weakImages.shape[0];
       const logitCtx = { step: stepCtx.step, iterations: stepCtx.iterations };
       const model = stepCtx.model;
-      const input = tf.concat([batch.labeledImages, batch.weakImages, batch.strongImages], 0);
+      const input = tf.concat([batch.labeledImages, batch.weakImages, ...strongs], 0);
       const { features, logits } = model.forward(input, true);
-      const sizes = [numLabeled, numUnlabeled, numUnlabeled];
-      const [logitsX, logitsWeak, logitsStrong] = tf.split(logits, sizes, 0) as tf.Tensor2D[];
+      const sizes = [numLabeled, numUnlabeled, ...strongs.map(() => numUnlabeled)];
+      const [logitsX, logitsWeak, ...logitsStrong] = tf.split(logits, sizes, 0) as tf.Tensor2D[];
       const [featuresX, featuresWeak, featuresStrong] = tf.split(features, sizes, 0) as tf.Tensor2D[];
-      const [balancedX, balancedWeak, balancedStrong] = tf.split(model.auxLogits(CCL_BALANCED_HEAD, features), sizes, 0) as tf.Tensor2D[];
+      const [balancedX, balancedWeak, ...balancedStrong] = tf.split(model.auxLogits(CCL_BALANCED_HEAD, features), sizes, 0) as tf.Tensor2D[];
 
       // Classification (official loss_cls).
       const lossLabeled = labeledTerm(ctx.labeledLoss, addOns, logitsX!, batch.labeledLabels, logitCtx);
@@ -153,7 +159,7 @@ export function createCcl(opts: CclOptions, ctx: Pick<RunContext, 'labeledLoss' 
         probs,
         featuresWeak: featuresWeak!,
         featuresStrong: featuresStrong!,
-        logitsStrong: logitsStrong!,
+        logitsStrong: logitsStrong[0]!,
         labeled: { features: featuresX!, labels: batch.labeledLabels },
         model,
       };
@@ -163,15 +169,18 @@ export function createCcl(opts: CclOptions, ctx: Pick<RunContext, 'labeledLoss' 
       const mask = tf.cast(tf.greaterEqual(tf.max(target, 1), threshold), 'float32') as tf.Tensor1D;
       const weights = addOns.unlabeledWeights(target, view);
       const weighted = weights ? tf.mul(mask, weights) : mask;
-      const maskedMean = (z: tf.Tensor2D): tf.Scalar => tf.div(tf.sum(tf.mul(softmaxCrossEntropy(z, final), weighted)), numUnlabeled) as tf.Scalar;
-      const lossUnlabeled = maskedMean(logitsStrong!);
-      const lossUnlabeledBalanced = maskedMean(tf.add(balancedStrong!, tf.tensor1d(logPriorPower(s.all, opts.cclTau))) as tf.Tensor2D);
+      // Mean over both strong views with the same mask (official cat of u_s, u_s1 and mask_twice).
+      const maskedMean = (views: readonly tf.Tensor2D[]): tf.Scalar =>
+        tf.div(tf.addN(views.map((z) => tf.sum(tf.mul(softmaxCrossEntropy(z, final), weighted)))), views.length * numUnlabeled) as tf.Scalar;
+      const lossUnlabeled = maskedMean(logitsStrong.map((z) => addOns.adjustStrongLogits(z, view)));
+      const adjustAll = tf.tensor1d(logPriorPower(s.all, opts.cclTau));
+      const lossUnlabeledBalanced = maskedMean(balancedStrong.map((z) => tf.add(z, adjustAll) as tf.Tensor2D));
       const unlabeledWeight = Math.max(1.5, numUnlabeled / numLabeled);
       const lossCls = tf.addN([lossLabeled, lossLabeledBalanced, tf.mul(tf.add(lossUnlabeled, lossUnlabeledBalanced), unlabeledWeight)]) as tf.Scalar;
 
       // Contrastive space: projections of the features and of the balanced head's class weights.
       const projections = l2Normalize(model.auxLogits(CCL_PROJECTION_HEAD, features));
-      const [projX, projWeak, projStrong] = tf.split(projections, sizes, 0) as tf.Tensor2D[];
+      const [projX, projWeak, ...projStrong] = tf.split(projections, sizes, 0) as tf.Tensor2D[];
       const balancedWeight = model.params.find((p) => p.name === `aux.${CCL_BALANCED_HEAD}.weight`);
       if (!balancedWeight) throw new Error(`ccl: the model has no aux.${CCL_BALANCED_HEAD}.weight`);
       const centers = l2Normalize(model.auxLogits(CCL_CENTER_HEAD, tf.transpose(balancedWeight.variable) as tf.Tensor2D));
@@ -179,13 +188,14 @@ export function createCcl(opts: CclOptions, ctx: Pick<RunContext, 'labeledLoss' 
       const labeledOneHot = tf.cast(tf.oneHot(batch.labeledLabels, c), 'float32') as tf.Tensor2D;
       const support = tf.concat([centers, projX!], 0);
       const supportLabels = tf.concat([centerLabels, labeledOneHot], 0);
-      const lossDensity = densityConsistencyLoss(support, projWeak!, projStrong!, supportLabels);
+      const lossDensity = densityConsistencyLoss(support, projWeak!, projStrong, supportLabels);
       const selected = energySelection(combined, opts.cclEnergyThreshold);
+      const sharpened = sharpen(target);
       const lossContrastive = continuousContrastiveLoss(
-        tf.concat([support, projStrong!], 0),
-        tf.concat([supportLabels, sharpen(target)], 0),
+        tf.concat([support, ...projStrong], 0),
+        tf.concat([supportLabels, ...projStrong.map(() => sharpened)], 0),
         c,
-        tf.concat([tf.ones([c + numLabeled]), selected]) as tf.Tensor1D,
+        tf.concat([tf.ones([c + numLabeled]), ...projStrong.map(() => selected)]) as tf.Tensor1D,
       );
       pendingMass = tf.keep(tf.concat([tf.sum(tf.mul(target, tf.expandDims(selected, 1)), 0), tf.sum(tf.mul(target, tf.expandDims(mask, 1)), 0)]) as tf.Tensor1D);
 
@@ -257,8 +267,9 @@ export const cclMethod = defineLearner({
   paper: 'Zhou et al., NeurIPS 2024',
   code: 'zhouzihao11/CCL train.py, loss/semiConLoss.py',
   sections: [fixmatchOptions, cclOptions],
-  capabilities: ['pseudo-label-target', 'confidence-threshold', 'unlabeled-sample-weights', 'labeled-sample-weights'],
+  capabilities: ['pseudo-label-target', 'confidence-threshold', 'unlabeled-sample-weights', 'labeled-sample-weights', 'weak-strong-views', 'unlabeled-logits-loss'],
   claims: ['unlabeled-logits'],
+  unlabeledViews: () => CCL_VIEWS,
   model: (values) => ({
     auxHeads: [
       { name: CCL_BALANCED_HEAD, outputs: 'classes' },

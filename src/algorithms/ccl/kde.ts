@@ -75,19 +75,20 @@ export function crossLoss(a: tf.Tensor2D, b: tf.Tensor2D): tf.Scalar {
 }
 
 /**
- * CCL's unlabeled density loss (official `SemiConLoss.forward`) with ONE strong view: the target
- * is the sharpened posterior of the weak views (no gradient), the prediction that of the strong
- * views, and the loss (2·crossLoss(aim, up) + crossLoss(up, up)) / 3 is the official
- * (crossLoss(aim, up₁) + crossLoss(aim, up₂) + crossLoss(ū, ū)) / 3 with up₁ = up₂ = ū.
+ * CCL's unlabeled density loss (official `SemiConLoss.forward`): the target is the sharpened
+ * posterior of the weak views (no gradient), the predictions up_v those of K strong views, and the
+ * loss (Σ_v crossLoss(aim, up_v) + crossLoss(ū, ū)) / (K + 1) with ū the mean of the up_v: the
+ * official (crossLoss(aim, up₁) + crossLoss(aim, up₂) + crossLoss(ū, ū)) / 3 at K = 2.
  *
- * @param support [M, P], @param weak [N, P], @param strong [N, P] normalised features; @param labels [M, C].
- * @returns a scalar; the caller owns it.
+ * @param support [M, P], @param weak [N, P], @param strong K views of [N, P], normalised features;
+ * @param labels [M, C]. @returns a scalar; the caller owns it.
  */
-export function densityConsistencyLoss(support: tf.Tensor2D, weak: tf.Tensor2D, strong: tf.Tensor2D, labels: tf.Tensor2D): tf.Scalar {
+export function densityConsistencyLoss(support: tf.Tensor2D, weak: tf.Tensor2D, strong: readonly tf.Tensor2D[], labels: tf.Tensor2D): tf.Scalar {
   return tf.tidy(() => {
     const aim = sharpen(propagatedDensityPosterior(stopGradient(support), stopGradient(weak), labels));
-    const up = propagatedDensityPosterior(support, strong, labels);
-    return tf.div(tf.add(tf.mul(crossLoss(aim, up), 2), crossLoss(up, up)), 3) as tf.Scalar;
+    const ups = strong.map((u) => propagatedDensityPosterior(support, u, labels));
+    const mean = tf.div(tf.addN(ups), ups.length) as tf.Tensor2D;
+    return tf.div(tf.addN([...ups.map((up) => crossLoss(aim, up)), crossLoss(mean, mean)]), ups.length + 1) as tf.Scalar;
   });
 }
 

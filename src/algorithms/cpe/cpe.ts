@@ -51,10 +51,11 @@ export type CpeOptions = Readonly<SectionValues<typeof cpeOptions>> & FixMatchOp
  *   logged there and used nowhere), are its estimate of the unlabeled prior (source `cpe`).
  *
  * Add-ons act on each expert alike: the chain transforms each expert's pseudo-label distribution
- * (one view per expert) and gives its thresholds and weights; loss terms and extra sources come
+ * (one view per expert) and gives its thresholds, weights and strong-logit shift; loss terms and extra sources come
  * from the reported expert's view; `final` and `linear` are the reported expert's, the other two
  * experts' final pseudo-labels are the sources `expert-<e>`. CPE adjusts its labeled logits
- * itself, so an add-on claiming that point is refused, and the labeled-loss slot must stay `ce`.
+ * itself, and its three experts' weak logits cannot share one add-on's running adjustment, so add-ons
+ * claiming either point are refused; the labeled-loss slot must stay `ce`.
  *
  * Deviations from machengcheng2016/CPE-LTSSL, each on purpose:
  * - CLASS-WISE BATCH NORM IS OMITTED. The official net (semilearn/nets/wrn/wrn_cbn.py) passes the
@@ -115,7 +116,7 @@ export function createCpe(opts: CpeOptions, ctx: Pick<RunContext, 'labeledClassC
         const threshold = addOns.thresholds(target, view, opts.threshold);
         const final = tf.argMax(target, 1) as tf.Tensor1D;
         const mask = tf.cast(tf.greaterEqual(tf.max(target, 1), threshold), 'float32') as tf.Tensor1D;
-        const lossU = expertUnlabeledLoss(zStrong!, final, mask, classWeight, addOns.unlabeledWeights(target, view));
+        const lossU = expertUnlabeledLoss(addOns.adjustStrongLogits(zStrong!, view), final, mask, classWeight, addOns.unlabeledWeights(target, view));
         return { view, probs, final, mask, lossX, lossU };
       });
 
@@ -171,8 +172,10 @@ export const cpeMethod = defineLearner({
   paper: 'Ma et al., AAAI 2024',
   code: 'machengcheng2016/CPE-LTSSL semilearn/imb_algorithms/cpe/cpe.py (on USB)',
   sections: [fixmatchOptions, cpeOptions],
-  capabilities: ['pseudo-label-target', 'confidence-threshold', 'unlabeled-sample-weights', 'labeled-sample-weights'],
-  claims: ['labeled-logits'],
+  capabilities: ['pseudo-label-target', 'confidence-threshold', 'unlabeled-sample-weights', 'labeled-sample-weights', 'weak-strong-views', 'unlabeled-logits-loss'],
+  // The unlabeled-logits point too: an add-on adjusting them keeps one running state per step
+  // (DebiasPL's p̂), and CPE has three experts' weak logits to adjust.
+  claims: ['labeled-logits', 'unlabeled-logits'],
   model: (values) => ({
     auxHeads: CPE_EXPERT_HEADS.map((name) => ({ name, outputs: 'classes' as const })),
     ...(values.cpeReportedExpert > 1 ? { reportedHead: CPE_EXPERT_HEADS[values.cpeReportedExpert - 2] } : {}),

@@ -4,12 +4,15 @@ import { softCrossEntropy, softmaxCrossEntropy } from '../../ops/cross-entropy.j
 import { stopGradient } from '../../ops/stop-gradient.js';
 import { option, type SectionValues } from '../../options/option-spec.js';
 import { UserError } from '../../errors.js';
-import type { Algorithm, AlgorithmState, StepContext, StepLoss, TrainBatch } from '../algorithm.js';
+import { strongViews, type Algorithm, type AlgorithmState, type StepContext, type StepLoss, type TrainBatch } from '../algorithm.js';
 import type { AddOnChain, UnlabeledView } from '../add-on.js';
-import { defineLearner, type RunContext } from '../method.js';
+import { defineLearner, type RunContext, type UnlabeledViews } from '../method.js';
 import { fixmatchOptions, type FixMatchOptions } from '../fixmatch.js';
 import { logPriorPower, priorOf } from '../class-prior.js';
 import { labeledLossScale, simproMStep, type SimProPriors } from './m-step.js';
+
+/** Views per unlabeled image: one weak, two strong (official `TransformFixMatch`: weak, strong, strong1). */
+export const SIMPRO_VIEWS: UnlabeledViews = { weak: 1, strong: 2 };
 
 /**
  * SimPro options (LeapLabTHU/SimPro sh/SimPro.sh, CIFAR-10 block; train.py argparse). The
@@ -65,14 +68,15 @@ interface SimProState {
  * - The classifier's raw logits are evaluated (the official `test` reads `model(inputs)`).
  *
  * Add-ons: the chain transforms q (the final target is what the loss and the M-step see), sets
- * per-sample thresholds and weights, and adds loss terms. SimPro fills the labeled- and
- * unlabeled-logits points itself (its priors), so add-ons claiming them are refused, and its
- * labeled loss is its own: the labeled-loss slot must stay `ce`.
+ * per-sample thresholds and weights, and adds loss terms (the view's strong features and logits
+ * are the first strong view's). SimPro fills the labeled-, unlabeled- and strong-logits points
+ * itself (its priors), so add-ons claiming them are refused, and its labeled loss is its own: the
+ * labeled-loss slot must stay `ce`.
  *
  * Deviations from LeapLabTHU/SimPro SimPro/train.py, each on purpose:
- * - one strong view per unlabeled image (official: two, averaged with the same mask) and the weak
- *   labeled view only in the labeled loss (official: the weak and a strong labeled view,
- *   `TransformFixMatch2`): the trainer makes one strong view of unlabeled images only;
+ * - the weak labeled view only in the labeled loss (official: the weak and a strong labeled view,
+ *   `TransformFixMatch2`, averaged): the trainer makes strong views of unlabeled images only
+ *   (two here, as the official step);
  * - the M-step runs after the epoch's last step and before the evaluation that follows, as the
  *   official one; an epoch here is a fixed number of steps, the official `eval_step`;
  * - the schedule is the trainer's (the CIFAR preset sets the script's lr 0.17, 43k steps, μ 8,
@@ -99,13 +103,15 @@ export function createSimPro(opts: SimProOptions, ctx: Pick<RunContext, 'labeled
     },
     loss(batch: TrainBatch, stepCtx: StepContext): StepLoss {
       dropPending();
+      const strongs = strongViews(batch);
+      if (strongs.length !== SIMPRO_VIEWS.strong) throw new Error(`simpro: the batch has ${strongs.length} strong views, expected ${SIMPRO_VIEWS.strong}`);
       const batchLabeled = batch.labeledImages.shape[0];
       const batchUnlabeled = batch.weakImages.shape[0];
       const logitCtx = { step: stepCtx.step, iterations: stepCtx.iterations };
-      const input = tf.concat([batch.labeledImages, batch.weakImages, batch.strongImages], 0);
+      const input = tf.concat([batch.labeledImages, batch.weakImages, ...strongs], 0);
       const { features, logits } = stepCtx.model.forward(input, true);
-      const sizes = [batchLabeled, batchUnlabeled, batchUnlabeled];
-      const [logitsX, logitsWeak, logitsStrong] = tf.split(logits, sizes, 0) as tf.Tensor2D[];
+      const sizes = [batchLabeled, batchUnlabeled, ...strongs.map(() => batchUnlabeled)];
+      const [logitsX, logitsWeak, ...logitsStrong] = tf.split(logits, sizes, 0) as tf.Tensor2D[];
       const [featuresX, featuresWeak, featuresStrong] = tf.split(features, sizes, 0) as tf.Tensor2D[];
       const adjustAll = tf.tensor1d(logPriorPower(s.all, opts.simproTau));
 
@@ -124,7 +130,7 @@ export function createSimPro(opts: SimProOptions, ctx: Pick<RunContext, 'labeled
         probs,
         featuresWeak: featuresWeak!,
         featuresStrong: featuresStrong!,
-        logitsStrong: logitsStrong!,
+        logitsStrong: logitsStrong[0]!,
         labeled: { features: featuresX!, labels: batch.labeledLabels },
         model: stepCtx.model,
       };
@@ -132,8 +138,10 @@ export function createSimPro(opts: SimProOptions, ctx: Pick<RunContext, 'labeled
       const threshold = addOns.thresholds(target, view, opts.threshold);
       const mask = tf.cast(tf.greaterEqual(tf.max(target, 1), threshold), 'float32') as tf.Tensor1D;
       const weights = addOns.unlabeledWeights(target, view);
-      const perSample = softCrossEntropy(tf.add(logitsStrong!, adjustAll) as tf.Tensor2D, target);
-      const lossU = tf.div(tf.sum(tf.mul(perSample, weights ? tf.mul(mask, weights) : mask)), batchUnlabeled) as tf.Scalar;
+      // Mean over both strong views with the same mask and soft target (official cat of u_s, u_s1).
+      const weighted = weights ? tf.mul(mask, weights) : mask;
+      const sums = logitsStrong.map((z) => tf.sum(tf.mul(softCrossEntropy(tf.add(z, adjustAll) as tf.Tensor2D, target), weighted)));
+      const lossU = tf.div(tf.addN(sums), strongs.length * batchUnlabeled) as tf.Scalar;
       pendingSums = tf.keep(
         tf.concat([tf.sum(tf.mul(stopGradient(target), tf.expandDims(mask, 1)), 0), tf.sum(tf.oneHot(batch.labeledLabels, ctx.numClasses), 0)]) as tf.Tensor1D,
       );
@@ -190,8 +198,9 @@ export const simproMethod = defineLearner({
   paper: 'Du et al., ICML 2024',
   code: 'LeapLabTHU/SimPro SimPro/train.py',
   sections: [fixmatchOptions, simproOptions],
-  capabilities: ['pseudo-label-target', 'confidence-threshold', 'unlabeled-sample-weights', 'labeled-sample-weights'],
-  claims: ['labeled-logits', 'unlabeled-logits'],
+  capabilities: ['pseudo-label-target', 'confidence-threshold', 'unlabeled-sample-weights', 'labeled-sample-weights', 'weak-strong-views'],
+  claims: ['labeled-logits', 'unlabeled-logits', 'strong-logits'],
+  unlabeledViews: () => SIMPRO_VIEWS,
   validate: (_values, config) => {
     if (config.labeledLoss !== 'ce') {
       throw new UserError('--labeled-loss', `simpro takes no --labeled-loss ${String(config.labeledLoss)}: its labeled loss is its own, CE on z + τ·log π̂ with its M-step prior`, 'Drop --labeled-loss.');
