@@ -16,6 +16,10 @@ import { mixmatchMethod } from './mixmatch/mixmatch.js';
 import { remixmatchMethod } from './remixmatch/remixmatch.js';
 import { darpMethod } from './darp/darp.js';
 import { crestMethod } from './crest/crest.js';
+import { acrMethod } from './acr/acr.js';
+import { simproMethod } from './simpro/simpro.js';
+import { cpeMethod } from './cpe/cpe.js';
+import { cclMethod } from './ccl/ccl.js';
 
 /**
  * Every built-in method, one line each: base learners, supervised learners, add-ons. RunConfig,
@@ -39,6 +43,10 @@ export const builtInMethods = [
   debiasplMethod,
   darpMethod,
   crestMethod,
+  acrMethod,
+  simproMethod,
+  cpeMethod,
+  cclMethod,
 ] as const;
 
 /** The method registry of this process: the built-ins, plus whatever `registry.register` adds. */

@@ -141,6 +141,11 @@ export interface LearnerEntry<N extends string = string, S extends readonly Opti
   readonly model?: (values: SectionsValues<S>) => ModelNeeds;
   /** What the learner offers add-ons (kind `base`); an add-on requiring what it lacks is refused. */
   readonly capabilities?: readonly LearnerCapability[];
+  /**
+   * Exclusive extension points the learner fills itself (SimPro adjusts its labeled and unlabeled
+   * logits by its estimated priors): an add-on or a labeled loss claiming one is refused.
+   */
+  readonly claims?: readonly ExclusivePoint[];
   /** Starts from a finished run's evaluated (EMA) model. */
   readonly startsFrom?: StartsFrom<SectionsValues<S>>;
   /** The run length the learner implies when no preset or flag sets `iterations` (τ-norm, NCM: 0), and how `--help` says it. */

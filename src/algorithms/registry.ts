@@ -104,6 +104,11 @@ export class MethodRegistry {
   assertComposable(c: Composition, slotClaims: readonly SlotClaim[] = []): void {
     const base = this.learner(c.algorithm);
     const owners = new Map<ExclusivePoint, string>(slotClaims.map((s) => [s.point, s.owner]));
+    for (const point of base.claims ?? []) {
+      const other = owners.get(point);
+      if (other) throw new UserError('--labeled-loss', `${other} and ${base.name} both adjust the ${point} (${point} may be adjusted once)`, `Drop ${other}: ${base.name} adjusts them itself.`);
+      owners.set(point, base.name);
+    }
     const seen = new Set<string>();
     for (const name of c.with) {
       const addOn = this.addOn(name);

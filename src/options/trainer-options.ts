@@ -3,7 +3,7 @@ import { option } from './option-spec.js';
 import { SELECTION_RULES } from '../report/select-reported.js';
 
 /** Values of `--lr-schedule`. */
-export const LR_SCHEDULES = ['constant', 'step', 'cosine'] as const;
+export const LR_SCHEDULES = ['constant', 'step', 'cosine', 'fixmatch-cosine'] as const;
 
 /** Values of `--progress`. */
 export const PROGRESS_MODES = ['auto', 'bar', 'lines', 'none'] as const;
@@ -20,7 +20,7 @@ export const trainerOptions = {
   labeledBatch: option(z.number().int().positive(), 64, 'labeled images per step (DASO: 64)'),
   unlabeledRatio: option(z.number().int().positive(), 2, 'unlabeled images per labeled image per step, μ (DASO CIFAR: 2)'),
   lr: option(z.number().positive(), 0.03, 'SGD learning rate (DASO: 0.03, constant)'),
-  lrSchedule: option(z.enum(LR_SCHEDULES), 'constant', `learning-rate schedule: ${LR_SCHEDULES.join(' | ')} (DASO applies none; LDAM-DRW: step)`, '<kind>'),
+  lrSchedule: option(z.enum(LR_SCHEDULES), 'constant', `learning-rate schedule: ${LR_SCHEDULES.join(' | ')} (DASO applies none; LDAM-DRW: step; FixMatch and the codebases built on it, ACR, SimPro, CCL, USB: fixmatch-cosine, lr·cos(7πt/16T))`, '<kind>'),
   lrWarmup: option(z.number().min(0).lt(1), 0, 'linear warm-up as a fraction of the iterations (LDAM-DRW: 5 of 200 epochs = 0.025)', '<fraction>'),
   lrMilestones: option(
     z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((x) => Number(x.trim())) : v), z.array(z.number().gt(0).lt(1))),

@@ -23,6 +23,6 @@ export function readRunHistory(
       return { step: e.step, values };
     });
   const pseudoLabels = events.filter((e) => e.type === 'pseudo-labels').map((e) => e.window as PseudoLabelWindow);
-  const logged = events.filter((e) => e.type === 'eval' && typeof e.test === 'object' && e.test !== null).map((e) => ({ step: e.step, test: e.test, ...(e.val ? { val: e.val } : {}) }) as CurveEval);
+  const logged = events.filter((e) => e.type === 'eval' && typeof e.test === 'object' && e.test !== null).map((e) => ({ step: e.step, test: e.test, ...(e.val ? { val: e.val } : {}), ...(e.priors ? { priors: e.priors } : {}) }) as CurveEval);
   return { evals: evals ?? logged, train, pseudoLabels, markers };
 }

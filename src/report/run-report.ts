@@ -5,13 +5,15 @@
 import type { PseudoLabelWindow } from '../eval/pseudo-label-tracker.js';
 import { assignShotGroups, type ShotGroup } from '../eval/shot-groups.js';
 import { barChartSvg, escapeXml, heatMapSvg, lineChartSvg, type BarSeries, type LineSeries } from './charts.js';
-import type { RunSummary, ReportedMetrics } from './run-summary.js';
+import type { RunSummary, ReportedMetrics, SelectionNumbers } from './run-summary.js';
 
 /** What the learning curves read of an evaluation (an EvalRecord, or an `eval` line of events.jsonl). */
 export interface CurveEval {
   readonly step: number;
   readonly test: { readonly top1: number; readonly balancedAccuracy: number; readonly geometricMeanRecall: number };
   readonly val?: { readonly balancedAccuracy: number };
+  /** The methods' prior estimates at this evaluation, by source, with KL(π̂ ‖ π). */
+  readonly priors?: Readonly<Record<string, { readonly kl: number }>>;
 }
 
 /** Training curves and evaluations over time, as read back from events.jsonl. */
@@ -68,6 +70,32 @@ function describeRule(summary: RunSummary): string {
     case 'best-val':
       return `evaluation with the best validation balanced accuracy (${steps})`;
   }
+}
+
+/** The test numbers under every selection rule, the reported one in bold (summary.json `selectionRules`). */
+function selectionRulesMarkdown(summary: RunSummary): string[] {
+  const rules = summary.selectionRules;
+  if (!rules) return [];
+  const at = (steps: ReadonlyArray<number>): string => (steps.length > 1 ? `${steps[0]}–${steps[steps.length - 1]} (${steps.length} evals)` : `${steps[0]}`);
+  const rows: Array<[string, string, SelectionNumbers | undefined]> = [
+    ['median-last-20', 'median of the last 20 evaluations (DASO)', rules['median-last-20']],
+    ['last', 'last evaluation', rules.last],
+    ['best-val', 'best validation balanced accuracy', rules['best-val']],
+    ['best-test', 'best TEST balanced accuracy (as CPE and ACR print "best"; selected on the test set, never reported)', rules['best-test']],
+  ];
+  return [
+    `Selection rules side by side (the reported one, \`${summary.selection.rule}\`, in bold):`,
+    '',
+    '| rule | test top-1 | test balanced | step(s) |',
+    '|---|---:|---:|---|',
+    ...rows
+      .filter((r): r is [string, string, SelectionNumbers] => r[2] !== undefined)
+      .map(([rule, what, n]) => {
+        const name = rule === summary.selection.rule ? `**${rule}** (reported)` : rule;
+        return `| ${name}: ${what} | ${pct(n.top1)} | ${pct(n.balancedAccuracy)} | ${at(n.steps)} |`;
+      }),
+    '',
+  ];
 }
 
 function groupRuleText(rule: ReportedMetrics['groupRule']): string {
@@ -134,6 +162,7 @@ export function writeSummaryMarkdown(summary: RunSummary): string {
   row('few-shot', groupCell(f.groups.few), v && groupCell(v.groups.few));
   if (f.ece !== undefined) row('ECE (15 bins, last eval)', pct(f.ece), v?.ece !== undefined ? pct(v.ece) : undefined);
   lines.push('');
+  lines.push(...selectionRulesMarkdown(summary));
   const empty = (['many', 'medium', 'few'] as const).filter((g) => f.groups[g].classes.length === 0);
   lines.push(
     `Shot groups: ${groupRuleText(f.groupRule)}.` +
@@ -230,6 +259,27 @@ export function writeSummaryMarkdown(summary: RunSummary): string {
     lines.push('');
   }
   return lines.join('\n');
+}
+
+/** KL(π̂ ‖ π) of each prior-estimate source over training (absent with fewer than two evaluations that have one). */
+function priorKlCurve(summary: RunSummary, history: RunHistory): Chart[] {
+  const priors = summary.priorEstimates;
+  const evals = (history.evals ?? []).filter((e) => e.priors);
+  if (!priors || evals.length < 2) return [];
+  return [
+    {
+      name: 'prior-kl-curve',
+      title: 'Prior estimates over training',
+      svg: lineChartSvg({
+        title: 'KL(estimated ‖ true unlabeled prior) over training',
+        subtitle: summary.algorithm,
+        series: Object.keys(priors.sources).map((src) => ({ name: src, points: evals.flatMap((e) => (e.priors?.[src] ? [{ x: e.step, y: e.priors[src]!.kl }] : [])) })),
+        xLabel: 'training step',
+        yLabel: 'KL (nats)',
+        yMin: 0,
+      }),
+    },
+  ];
 }
 
 /** The charts of one run (SVG). History adds curves over training. */
@@ -362,6 +412,7 @@ export function runCharts(summary: RunSummary, history: RunHistory = {}): Chart[
       }),
     });
   }
+  charts.push(...priorKlCurve(summary, history));
 
   const markers = (history.markers ?? []).map((m) => ({ x: m.step, label: m.label }));
   const evals = history.evals ?? [];

@@ -96,6 +96,11 @@ export interface RunSummary {
     /** All evaluations of the run. */
     readonly totalEvaluations: number;
   };
+  /**
+   * Every selection rule's test numbers side by side, since the papers differ (DASO: median of the
+   * last 20; CPE, ACR's printed "best": the best); `selection.rule` says which one `final` is.
+   */
+  readonly selectionRules?: SelectionRules;
   /** Reported TEST metrics. */
   readonly final: ReportedMetrics;
   /** Reported validation metrics (same rule), when the run has a validation split. */
@@ -179,6 +184,42 @@ export interface GenerationSummary {
   readonly labeledPerClass: ReadonlyArray<number>;
   /** [C] fraction of a class's additions whose true class it is; null where none were added. */
   readonly addedPrecision: ReadonlyArray<number | null>;
+}
+
+/** One selection rule's pick: test top-1 and balanced accuracy, and the steps of the evaluations it used. */
+export interface SelectionNumbers {
+  readonly top1: number;
+  readonly balancedAccuracy: number;
+  readonly steps: ReadonlyArray<number>;
+}
+
+/**
+ * summary.json `selectionRules`: `median-last-20`, `last`, `best-val` (absent without validation
+ * metrics) and `best-test`, the evaluation with the highest TEST balanced accuracy (earliest on
+ * ties). `best-test` is how CPE's README and ACR's log print "best": selected on the test set, so
+ * optimistic; it is shown for comparison with those papers and is never a `selection.rule`.
+ */
+export interface SelectionRules {
+  readonly 'median-last-20': SelectionNumbers;
+  readonly last: SelectionNumbers;
+  readonly 'best-val'?: SelectionNumbers;
+  readonly 'best-test': SelectionNumbers;
+}
+
+/** Each rule's pick from the evaluations (in step order, at least one). */
+export function selectionRules(evals: ReadonlyArray<EvalRecord>): SelectionRules {
+  const pick = (rule: SelectionRule): SelectionNumbers => {
+    const sel = selectReported(evals, rule);
+    return { top1: sel.test.top1, balancedAccuracy: sel.test.balancedAccuracy, steps: [...sel.steps] };
+  };
+  let best = evals[0]!;
+  for (const e of evals) if (e.test.balancedAccuracy > best.test.balancedAccuracy) best = e;
+  return {
+    'median-last-20': pick('median-last-20'),
+    last: pick('last'),
+    ...(evals.every((e) => e.val !== undefined) ? { 'best-val': pick('best-val') } : {}),
+    'best-test': { top1: best.test.top1, balancedAccuracy: best.test.balancedAccuracy, steps: [best.step] },
+  };
 }
 
 /** The last model's test metrics in the summary (count rule for the groups). */
@@ -345,6 +386,7 @@ export function buildRunSummary(input: RunSummaryInput): RunSummary {
       steps: [...sel.steps],
       totalEvaluations: input.evals.length,
     },
+    selectionRules: selectionRules(input.evals),
     final: reported(sel.test, trainCounts, input.groupRule, input.testEce),
     ...(sel.validation ? { validation: reported(sel.validation, trainCounts, input.groupRule, undefined) } : {}),
     ...(pl ? { pseudoLabels: pl } : {}),

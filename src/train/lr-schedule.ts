@@ -2,8 +2,8 @@
 export interface LrSchedule {
   /** Base learning rate. */
   readonly lr: number;
-  /** `constant` (DASO's SSL runs), `step` (decays at milestones), `cosine`. */
-  readonly kind: 'constant' | 'step' | 'cosine';
+  /** `constant` (DASO's SSL runs), `step` (decays at milestones), `cosine`, `fixmatch-cosine`. */
+  readonly kind: 'constant' | 'step' | 'cosine' | 'fixmatch-cosine';
   /** Linear warm-up length as a fraction of the run (LDAM-DRW: 5 of 200 epochs = 0.025). */
   readonly warmup: number;
   /** `step`: fractions of the run where the rate is multiplied by `decay` (LDAM-DRW: 160, 180 of 200). */
@@ -18,7 +18,10 @@ export interface LrSchedule {
  *   ramps by the 1-based epoch in the same way);
  * - `constant`: lr;
  * - `step`: lr · decay^k, k = the number of milestones m with t ≥ round(m · T);
- * - `cosine`: lr · ½(1 + cos(π (t − W) / (T − W))), from the end of the warm-up to 0 at T.
+ * - `cosine`: lr · ½(1 + cos(π (t − W) / (T − W))), from the end of the warm-up to 0 at T;
+ * - `fixmatch-cosine`: lr · max(0, cos(7π (t − W) / (16 (T − W)))), FixMatch's schedule as
+ *   kekmodel/FixMatch-pytorch `get_cosine_schedule_with_warmup` (num_cycles 7/16) writes it, and
+ *   with it Gank0078/ACR, LeapLabTHU/SimPro, zhouzihao11/CCL and USB: it ends at cos(7π/16) ≈ 0.195·lr.
  */
 export function learningRateAt(step: number, iterations: number, s: LrSchedule): number {
   const warm = Math.round(s.warmup * iterations);
@@ -32,6 +35,8 @@ export function learningRateAt(step: number, iterations: number, s: LrSchedule):
     }
     case 'cosine':
       return s.lr * 0.5 * (1 + Math.cos((Math.PI * (step - warm)) / Math.max(1, iterations - warm)));
+    case 'fixmatch-cosine':
+      return s.lr * Math.max(0, Math.cos((7 * Math.PI * (step - warm)) / (16 * Math.max(1, iterations - warm))));
   }
 }
 

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ClassificationMetrics } from '../../src/eval/metrics.js';
 import { PseudoLabelTracker, type PseudoLabelWindow } from '../../src/eval/pseudo-label-tracker.js';
 import { renderComparison } from '../../src/report/comparison.js';
-import { renderRunReportHtml, writeSummaryMarkdown } from '../../src/report/run-report.js';
+import { renderRunReportHtml, runCharts, writeSummaryMarkdown } from '../../src/report/run-report.js';
 import { buildRunSummary, summarizePseudoLabels, type RunSummary } from '../../src/report/run-summary.js';
 import type { EvalRecord } from '../../src/report/select-reported.js';
 import { readRunSummary, writeComparisonReport, writeRunReport } from '../../src/report/write-report.js';
@@ -86,6 +86,46 @@ describe('buildRunSummary', () => {
     expect(pl?.sources['final'].all.averaged.recall).toEqual([0.5, 1]);
     expect(pl?.sources['final'].all.averaged.precision).toEqual([1, 0.75]);
     expect(summarizePseudoLabels([], 500)).toBeUndefined();
+  });
+});
+
+describe('selection rules side by side', () => {
+  it('median-last-20, last, best-val and best-test each pick their own evaluation; the reported one is named', () => {
+    // tailHits 8: test balanced accuracy per evaluation = mean of per-class accuracies:
+    //   step 100: (0.9 + 0.8 + 0.5 + 0.1) / 4 = 0.575; step 200: (0.9 + 0.8 + 0.6 + 1.0) / 4 = 0.825; step 300: (1 + 0.9 + 0.7 + 0.3) / 4 = 0.725.
+    // Validation balanced: 0.6, 0.65, 0.75 -> best-val is step 300. Median of (0.575, 0.825, 0.725) = 0.725; best-test is step 200.
+    const s = summary('cpe', 8);
+    const r = s.selectionRules!;
+    expect(r['median-last-20'].balancedAccuracy).toBeCloseTo(0.725, 12);
+    expect(r['median-last-20'].steps).toEqual([100, 200, 300]);
+    expect(r.last.steps).toEqual([300]);
+    expect(r.last.balancedAccuracy).toBeCloseTo(0.725, 12);
+    expect(r['best-val']!.steps).toEqual([300]);
+    expect(r['best-test'].steps).toEqual([200]);
+    expect(r['best-test'].balancedAccuracy).toBeCloseTo(0.825, 12);
+    const md = writeSummaryMarkdown(s);
+    expect(md).toMatch(/\| \*\*median-last-20\*\* \(reported\): median of the last 20 evaluations \(DASO\) \| 72\.5% \| 72\.5% \| 100–300 \(3 evals\) \|/);
+    expect(md).toMatch(/\| best-test: best TEST balanced accuracy .*selected on the test set, never reported\) \| 82\.5% \| 82\.5% \| 200 \|/);
+  });
+});
+
+describe('prior-estimate charts', () => {
+  it('a run with estimates gets the per-class estimate vs truth and the KL curve over training; a run without gets neither', () => {
+    const priors = (kl: number) => ({ simpro: { estimate: [0.4, 0.3, 0.2, 0.1], kl } });
+    const evals: EvalRecord[] = [
+      { step: 100, test: m([0.5, 0.5, 0.5, 0.5]), priors: priors(0.3) },
+      { step: 200, test: m([0.6, 0.6, 0.6, 0.6]), priors: priors(0.1) },
+    ];
+    const s = buildRunSummary({
+      runId: 'simpro-1', algorithm: 'simpro', dataset: 'toy', net: 'cnn-small', seed: 1, backend: 'cpu', iterations: 200, evals,
+      selectionRule: 'last', groupRule: 'count', classCounts: { labeled, unlabeled: [50, 50, 50, 50] }, seconds: 1,
+    });
+    const charts = runCharts(s, { evals });
+    const names = charts.map((c) => c.name);
+    expect(names).toContain('prior-estimates');
+    expect(names).toContain('prior-kl-curve');
+    expect(charts.find((c) => c.name === 'prior-kl-curve')!.svg).toContain('simpro');
+    expect(runCharts(summary('daso', 3), { evals }).map((c) => c.name)).not.toContain('prior-kl-curve');
   });
 });
 

@@ -33,4 +33,13 @@ describe('learningRateAt', () => {
     expect(learningRateAt(100, 100, s)).toBeCloseTo(0, 12);
     expect(firstDecayStep(100, s)).toBeNull();
   });
+
+  it('fixmatch-cosine: lr·cos(7πt/16T), as kekmodel/FixMatch-pytorch (ACR, SimPro, CCL, USB)', () => {
+    const s: LrSchedule = { ...base, kind: 'fixmatch-cosine' };
+    // t = 0: cos 0 = 1 -> 0.1; t = 50 of 100: cos(7π/32) = 0.773010 -> 0.0773010; t = 100: cos(7π/16) = 0.195090 -> 0.0195090.
+    expect(learningRateAt(0, 100, s)).toBeCloseTo(0.1, 12);
+    expect(learningRateAt(50, 100, s)).toBeCloseTo(0.077301, 6);
+    expect(learningRateAt(100, 100, s)).toBeCloseTo(0.019509, 6);
+    expect(firstDecayStep(100, s)).toBeNull();
+  });
 });
