@@ -118,6 +118,7 @@ export const abcMethod = defineAddOn({
   summary: 'auxiliary balanced head trained with Bernoulli class masks; the balanced head is evaluated',
   paper: 'Lee et al., NeurIPS 2021',
   code: 'ytaek-oh/daso lib/algorithm/fm_abc.py, lib/models/daso_model.py (with_abc)',
+  pairedWith: 'LeeHyuck/ABC pairs it with FixMatch and ReMixMatch only: ABCfix.py, ABCremix.py',
   defaultBase: 'fixmatch',
   // Its consistency loss needs the student's weak and strong views (MeanTeacher's weak side is the teacher's).
   requires: ['pseudo-label-target', 'weak-strong-views'],

@@ -33,6 +33,11 @@ export interface UnlabeledView {
   readonly labeled: LabeledView;
   /** The student the features come from (an add-on's auxiliary head is read through it). */
   readonly model: Classifier;
+  /**
+   * The learner's own distribution alignment took the add-on's `alignmentTemperature` this step
+   * (ReMixMatch + CReST+, as rm_crest.py): the add-on must not align the target again.
+   */
+  readonly alignedByLearner?: boolean;
 }
 
 /** The labeled part of a step's forward; every tensor is borrowed. */
@@ -80,6 +85,12 @@ export interface AddOn {
    * takes mean_i w_i·CE_i instead of the slot's loss (the add-on's `validate` keeps the slot at ce).
    */
   labeledWeights?(labels: tf.Tensor1D, ctx: LogitContext): tf.Tensor1D;
+  /**
+   * Per-class weights [C] of the labeled loss (SAW): a learner that weights samples takes w_{y_i}
+   * (the chain's `labeledWeights`); a learner on mixed soft labels t takes −Σ_c w_c·t_c·log p_c
+   * per row (SAW_SSL train_remix_cifar10.py `SemiLoss`). Exclusive point `labeled-weights`.
+   */
+  labeledClassWeights?(ctx: LogitContext): tf.Tensor1D;
   /** @param target [B_u, C] probabilities (no gradient); returns [B_u, C] probabilities. */
   transformTarget?(target: tf.Tensor2D, view: UnlabeledView): tf.Tensor2D;
   /**
@@ -89,6 +100,18 @@ export interface AddOn {
   thresholds?(target: tf.Tensor2D, view: UnlabeledView): tf.Tensor1D;
   /** Per-sample weights [B_u] ≥ 0 multiplying the unlabeled loss (SAW); several add-ons multiply. */
   unlabeledWeights?(target: tf.Tensor2D, view: UnlabeledView): tf.Tensor1D;
+  /**
+   * Per-class weights [C] ≥ 0 of the unlabeled loss (SAW): a per-sample learner takes the weight
+   * of each row's final pseudo-label (folded into the chain's `unlabeledWeights`), a mixed-row
+   * learner weights the classes inside its soft cross-entropy. Several add-ons multiply.
+   */
+  unlabeledClassWeights?(view: UnlabeledView): tf.Tensor1D;
+  /**
+   * The temperature of the alignment target π^t the add-on aligns to this step (CReST+'s
+   * progressive one). A learner with its own distribution alignment (ReMixMatch) takes it for its
+   * target instead of aligning twice, and says so in `view.alignedByLearner`.
+   */
+  alignmentTemperature?(): number;
   /**
    * The logits [B_u, C] the unlabeled loss is taken on, from the strong logits (DebiasPL's
    * adaptive margin, z_strong + τ·log p̂); gradient flows. Exclusive point `strong-logits`.
@@ -124,14 +147,25 @@ export interface AddOnChain extends RunHooks {
   prepare(batch: TrainBatch, ctx: StepContext): void;
   adjustLabeledLogits(logits: tf.Tensor2D, ctx: LogitContext): tf.Tensor2D;
   adjustUnlabeledLogits(logits: tf.Tensor2D, ctx: LogitContext): tf.Tensor2D;
-  /** The claiming add-on's labeled weights [B_l], or null when none claims them. */
+  /** The claiming add-on's labeled weights [B_l] (its class weights of each label), or null when none claims them. */
   labeledWeights(labels: tf.Tensor1D, ctx: LogitContext): tf.Tensor1D | null;
+  /** The claiming add-on's labeled class weights [C], or null when none gives class weights. */
+  labeledClassWeights(ctx: LogitContext): tf.Tensor1D | null;
+  /** The product of the add-ons' unlabeled class weights [C], or null when none gives any. */
+  unlabeledClassWeights(view: UnlabeledView): tf.Tensor1D | null;
+  /**
+   * Whether an add-on weights samples other than by class (`labeledWeights`/`unlabeledWeights`):
+   * a learner on mixed rows has no sample to apply such a weight to.
+   */
+  readonly weightsSamples: boolean;
   transformTarget(target: tf.Tensor2D, view: UnlabeledView): tf.Tensor2D;
   /** The claiming add-on's per-sample thresholds [B_u], or `fallback` (the learner's own) when none claims them. */
   thresholds(target: tf.Tensor2D, view: UnlabeledView, fallback: number): tf.Tensor1D | number;
+  /** The first add-on's alignment temperature, or null when no add-on aligns. */
+  alignmentTemperature(): number | null;
   /** The claiming add-on's logits for the unlabeled loss, or the strong logits unchanged. */
   adjustStrongLogits(logitsStrong: tf.Tensor2D, view: UnlabeledView): tf.Tensor2D;
-  /** The product of the add-ons' unlabeled weights [B_u], or null when none gives any. */
+  /** The product of the add-ons' unlabeled weights [B_u] (class weights taken at each row's argmax), or null when none gives any. */
   unlabeledWeights(target: tf.Tensor2D, view: UnlabeledView): tf.Tensor1D | null;
   lossTerms(view: UnlabeledView): Record<string, tf.Scalar>;
   pseudoLabelSources(view: UnlabeledView): Record<string, tf.Tensor1D>;
@@ -178,9 +212,19 @@ export function composeAddOns(addOns: readonly AddOn[]): AddOnChain {
       return addOns.reduce((z, a) => (a.adjustUnlabeledLogits ? a.adjustUnlabeledLogits(z, ctx) : z), logits);
     },
     labeledWeights(labels, ctx) {
-      const owner = addOns.find((a) => a.labeledWeights);
-      return owner ? owner.labeledWeights!(labels, ctx) : null;
+      const owner = addOns.find((a) => a.labeledWeights || a.labeledClassWeights);
+      if (!owner) return null;
+      return owner.labeledWeights ? owner.labeledWeights(labels, ctx) : (tf.gather(owner.labeledClassWeights!(ctx), labels) as tf.Tensor1D);
     },
+    labeledClassWeights(ctx) {
+      const owner = addOns.find((a) => a.labeledClassWeights);
+      return owner ? owner.labeledClassWeights!(ctx) : null;
+    },
+    unlabeledClassWeights(view) {
+      const parts = addOns.filter((a) => a.unlabeledClassWeights).map((a) => a.unlabeledClassWeights!(view));
+      return parts.length === 0 ? null : parts.reduce((w, p) => tf.mul(w, p) as tf.Tensor1D);
+    },
+    weightsSamples: addOns.some((a) => a.labeledWeights || a.unlabeledWeights),
     transformTarget(target, view) {
       return addOns.reduce((t, a) => (a.transformTarget ? a.transformTarget(t, view) : t), target);
     },
@@ -188,12 +232,18 @@ export function composeAddOns(addOns: readonly AddOn[]): AddOnChain {
       const owner = addOns.find((a) => a.thresholds);
       return owner ? owner.thresholds!(target, view) : fallback;
     },
+    alignmentTemperature() {
+      const owner = addOns.find((a) => a.alignmentTemperature);
+      return owner ? owner.alignmentTemperature!() : null;
+    },
     adjustStrongLogits(logitsStrong, view) {
       const owner = addOns.find((a) => a.adjustStrongLogits);
       return owner ? owner.adjustStrongLogits!(logitsStrong, view) : logitsStrong;
     },
     unlabeledWeights(target, view) {
-      const parts = addOns.filter((a) => a.unlabeledWeights).map((a) => a.unlabeledWeights!(target, view));
+      const parts = addOns
+        .filter((a) => a.unlabeledWeights || a.unlabeledClassWeights)
+        .map((a) => (a.unlabeledWeights ? a.unlabeledWeights(target, view) : weightOfArgmax(target, a.unlabeledClassWeights!(view))));
       return parts.length === 0 ? null : parts.reduce((w, p) => tf.mul(w, p) as tf.Tensor1D);
     },
     lossTerms(view) {
@@ -260,4 +310,12 @@ export function composeAddOns(addOns: readonly AddOn[]): AddOnChain {
       for (const a of addOns) a.dispose?.();
     },
   };
+}
+
+/**
+ * w_{argmax_c target_ic} per row [B], as Σ_c onehot_ic · w_c: a gather on indices that descend from
+ * the student's output has no gradient in tfjs (the tape asks one of its int32 indices).
+ */
+function weightOfArgmax(target: tf.Tensor2D, classWeights: tf.Tensor1D): tf.Tensor1D {
+  return tf.sum(tf.mul(tf.oneHot(tf.argMax(target, 1) as tf.Tensor1D, target.shape[1]), classWeights), 1) as tf.Tensor1D;
 }

@@ -111,6 +111,6 @@ export const fixmatchMethod = defineLearner({
   paper: 'Sohn et al., NeurIPS 2020',
   code: 'ytaek-oh/daso lib/algorithm/fixmatch.py (DASO\'s baseline)',
   sections: [fixmatchOptions],
-  capabilities: ['pseudo-label-target', 'confidence-threshold', 'unlabeled-sample-weights', 'labeled-sample-weights', 'weak-strong-views', 'unlabeled-logits-loss'],
+  capabilities: ['pseudo-label-target', 'confidence-threshold', 'unlabeled-sample-weights', 'labeled-sample-weights', 'class-loss-weights', 'weak-strong-views', 'unlabeled-logits-loss'],
   create: (values, ctx, addOns) => createFixMatch(values, ctx, addOns),
 });

@@ -125,6 +125,6 @@ export const meanTeacherMethod = defineLearner({
   sections: [meanTeacherOptions, unlabeledRampupOptions],
   // No 'confidence-threshold': every sample enters the consistency, so an add-on that sets
   // per-sample thresholds (Adsh) has nothing to set and is refused by the registry.
-  capabilities: ['pseudo-label-target', 'unlabeled-sample-weights', 'labeled-sample-weights'],
+  capabilities: ['pseudo-label-target', 'unlabeled-sample-weights', 'labeled-sample-weights', 'class-loss-weights'],
   create: (values, ctx, addOns) => createMeanTeacher(values, ctx, addOns),
 });

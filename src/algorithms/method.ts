@@ -80,8 +80,8 @@ interface EntryCommon<N extends string, S extends readonly OptionSection[]> {
 export interface ModelNeeds {
   readonly head?: HeadSpec;
   readonly bbn?: boolean;
-  /** Auxiliary heads; `outputs: 'classes'` is the run's class count. */
-  readonly auxHeads?: readonly (Omit<AuxHeadSpec, 'outputs'> & { readonly outputs: number | 'classes' })[];
+  /** Auxiliary heads; `outputs: 'classes'` is a head of the run's classes (scored at evaluation), a number a head of another task. */
+  readonly auxHeads?: readonly (Omit<AuxHeadSpec, 'outputs' | 'predictsClasses'> & { readonly outputs: number | 'classes' })[];
   /** The auxiliary head evaluation reports (ABC: its balanced head); at most one per run. */
   readonly reportedHead?: string;
 }
@@ -95,6 +95,7 @@ export const LEARNER_CAPABILITIES = {
   'confidence-threshold': 'masks its pseudo-labels by a confidence threshold, which add-ons may set per sample',
   'unlabeled-sample-weights': 'sums a per-sample unlabeled loss, which add-ons may weight',
   'labeled-sample-weights': 'takes its labeled loss from the slot, which add-ons may weight per sample',
+  'class-loss-weights': 'weights its labeled and unlabeled losses per class, which add-ons may set (a sample by its label or pseudo-label, a mixed row inside its soft target)',
   'weak-strong-views': 'runs the student on a weak and a strong view of each unlabeled image and shows add-ons both',
   'unlabeled-logits-loss': 'takes its unlabeled loss as a cross-entropy on the student\'s logits, which add-ons may shift',
 } as const;
@@ -171,6 +172,8 @@ export interface AddOnEntry<N extends string = string, S extends readonly Option
   readonly claims?: readonly ExclusivePoint[];
   /** What the base learner must offer (see `LEARNER_CAPABILITIES`). */
   readonly requires?: readonly LearnerCapability[];
+  /** The base learners the paper and official code pair it with, said when a learner is refused ("Adsh runs on FixMatch only ..."). */
+  readonly pairedWith?: string;
   /** Auxiliary heads the add-on adds to the model (ABC's balanced head). */
   readonly model?: (values: SectionsValues<S>) => ModelNeeds;
   readonly create: (values: SectionsValues<S>, ctx: RunContext) => AddOn;

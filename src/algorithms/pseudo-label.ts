@@ -99,6 +99,6 @@ export const pseudoLabelMethod = defineLearner({
   paper: 'Lee, ICML-W 2013',
   code: 'ytaek-oh/daso lib/algorithm/pseudo_label.py',
   sections: [pseudoLabelOptions, unlabeledRampupOptions],
-  capabilities: ['pseudo-label-target', 'confidence-threshold', 'unlabeled-sample-weights', 'labeled-sample-weights', 'unlabeled-logits-loss'],
+  capabilities: ['pseudo-label-target', 'confidence-threshold', 'unlabeled-sample-weights', 'labeled-sample-weights', 'class-loss-weights', 'unlabeled-logits-loss'],
   create: (values, ctx, addOns) => createPseudoLabel(values, ctx, addOns),
 });

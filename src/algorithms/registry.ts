@@ -122,7 +122,7 @@ export class MethodRegistry {
           const able = this.learnerNames().filter((n) => (this.learner(n).capabilities ?? []).includes(need));
           throw new UserError(
             '--with',
-            `${name} cannot be added to ${base.name}: ${name} needs a learner that ${LEARNER_CAPABILITIES[need]}, and ${base.name} does not`,
+            `${name} cannot be added to ${base.name}: ${name} needs a learner that ${LEARNER_CAPABILITIES[need]}, and ${base.name} does not${addOn.pairedWith ? ` (${addOn.pairedWith})` : ''}`,
             able.length > 0 ? `Use ${name} with ${able.join(', ')}.` : `No registered learner offers it.`,
           );
         }

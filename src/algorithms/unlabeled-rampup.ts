@@ -36,3 +36,12 @@ export function unlabeledRampupWeight(step: number, iterations: number, opts: Un
   const progress = Math.min(step / length, 1);
   return opts.unlabeledRampupShape === 'linear' ? progress : Math.exp(-5 * (1 - progress) ** 2);
 }
+
+/**
+ * The ramp-up weight at `step`, restarted at each generation of a generational run (CReST): DASO's
+ * rm_crest.py `cons_rampup_func` ramps over the generation's steps from its start, as each
+ * generation of google-research/crest is a fresh training run.
+ */
+export function generationRampupWeight(step: number, iterations: number, generation: { readonly start: number; readonly end: number } | null, opts: UnlabeledRampupOptions): number {
+  return generation ? unlabeledRampupWeight(step - generation.start, generation.end - generation.start, opts) : unlabeledRampupWeight(step, iterations, opts);
+}

@@ -18,6 +18,11 @@ export interface AuxHeadSpec {
   readonly name: string;
   /** Output width. */
   readonly outputs: number;
+  /**
+   * It predicts the run's classes (ABC's balanced head, an expert), so evaluation scores it; a
+   * head of another task (ReMixMatch's 4-way rotation, a projection) is not, whatever its width.
+   */
+  readonly predictsClasses?: boolean;
 }
 
 /** A named long-lived tensor: trainable parameter or BatchNorm running statistic. */

@@ -38,3 +38,12 @@ export function softCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor2D): tf.
   if (hasFastKernel(FAST_KERNELS.softCrossEntropy)) return fusedLoss(FAST_KERNELS.softCrossEntropy, { logits, targets });
   return tf.tidy(() => tf.neg(tf.sum(tf.mul(targets, tf.logSoftmax(logits)), 1)) as tf.Tensor1D);
 }
+
+/**
+ * Per-row −Σ_c w_c·t_c·log softmax(z)_c [B]: soft cross-entropy with class weights w [C] inside the
+ * sum (SAW_SSL train_remix_cifar10.py `SemiLoss` on mixed soft labels); null weights give the plain
+ * soft cross-entropy. Its gradient keeps the weighted mass: softmax(z)·Σ_c w_c·t_c − w ⊙ t.
+ */
+export function classWeightedSoftCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor2D, classWeights: tf.Tensor1D | null): tf.Tensor1D {
+  return softCrossEntropy(logits, classWeights ? (tf.mul(targets, classWeights) as tf.Tensor2D) : targets);
+}

@@ -46,9 +46,9 @@ export function reportedLogits(model: Classifier, out: { readonly features: tf.T
   return model.reportedHead === null ? out.logits : model.auxLogits(model.reportedHead, out.features);
 }
 
-/** The heads of `model` that predict its classes: `classifier`, then each auxiliary head with C outputs. */
+/** The heads of `model` that predict its classes: `classifier`, then each auxiliary head that does (`predictsClasses`). */
 export function classHeads(model: Classifier): string[] {
-  return [CLASSIFIER_HEAD, ...model.auxHeads.filter((h) => h.outputs === model.numClasses).map((h) => h.name)];
+  return [CLASSIFIER_HEAD, ...model.auxHeads.filter((h) => h.predictsClasses === true).map((h) => h.name)];
 }
 
 /** The name the classifier head goes by beside auxiliary heads. */

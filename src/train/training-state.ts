@@ -39,7 +39,7 @@ export function createRunModel(config: RunConfig, input: Pick<InputSpec, 'numCla
     seed: config.seed,
     head: needs.head ?? headSpecOf(config, input.numClasses),
     bbn: needs.bbn,
-    auxHeads: needs.auxHeads?.map((h) => ({ name: h.name, outputs: h.outputs === 'classes' ? input.numClasses : h.outputs })),
+    auxHeads: needs.auxHeads?.map((h) => (h.outputs === 'classes' ? { name: h.name, outputs: input.numClasses, predictsClasses: true } : { name: h.name, outputs: h.outputs })),
     reportedHead: needs.reportedHead ?? null,
   });
 }

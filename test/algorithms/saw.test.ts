@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { createSaw, defineLearner, MethodRegistry, smoothedClassWeights, type UnlabeledView } from '../../src/algorithms/index.js';
+import { composeAddOns, createSaw, defineLearner, MethodRegistry, smoothedClassWeights, type UnlabeledView } from '../../src/algorithms/index.js';
 import { fixmatchMethod } from '../../src/algorithms/fixmatch.js';
 import { sawMethod } from '../../src/algorithms/saw/saw.js';
 import type { StepContext, TrainBatch } from '../../src/algorithms/algorithm.js';
@@ -55,11 +55,11 @@ describe('the SAW add-on', () => {
     const saw = createSaw(opts, { numClasses: 3, labeledClassCounts: counts, numUnlabeled: 4 });
     const before = tf.memory().numTensors;
     tf.tidy(() => {
-      const wl = saw.labeledWeights!(tf.tensor1d([2, 0, 1], 'int32'), { step: 0, iterations: 100 });
+      const wl = composeAddOns([saw]).labeledWeights(tf.tensor1d([2, 0, 1], 'int32'), { step: 0, iterations: 100 })!;
       expect(round(wl.dataSync())).toEqual([1.363636, 0.727273, 0.909091]);
       // Before any update every unlabeled weight is 1.
       const target = tf.tensor2d([[0.1, 0.2, 0.7], [0.9, 0.05, 0.05]]);
-      expect(Array.from(saw.unlabeledWeights!(target, {} as UnlabeledView).dataSync())).toEqual([1, 1]);
+      expect(Array.from(composeAddOns([saw]).unlabeledWeights(target, {} as UnlabeledView)!.dataSync())).toEqual([1, 1]);
     });
     expect(saw.priorEstimate!()).toBeNull();
     // Step 0 sees images 0, 1 (linear 0, 0); step 1 sees 2, 0 (linear 1, 1): image 0 now says 1.
@@ -72,7 +72,7 @@ describe('the SAW add-on', () => {
     expect(round(saw.priorEstimate!()!)).toEqual([0.333333, 0.666667, 0]);
     tf.tidy(() => {
       const target = tf.tensor2d([[0.1, 0.2, 0.7], [0.9, 0.05, 0.05], [0.2, 0.5, 0.3]]);
-      expect(round(saw.unlabeledWeights!(target, {} as UnlabeledView).dataSync())).toEqual([1.125, 1.125, 0.75]);
+      expect(round(composeAddOns([saw]).unlabeledWeights(target, {} as UnlabeledView)!.dataSync())).toEqual([1.125, 1.125, 0.75]);
     });
     expect(tf.memory().numTensors).toBe(before);
 
@@ -97,11 +97,11 @@ describe('the SAW add-on', () => {
     expect(resolveRunConfig('saw', []).with).toEqual(['saw']);
   });
 
-  it('is refused on a learner that does not weight its labeled loss per sample', () => {
+  it('is refused on a learner that does not weight its losses per class', () => {
     const unweighted = defineLearner({ name: 'unweighted', kind: 'base', summary: '-', paper: '-', code: '-', sections: [], capabilities: ['pseudo-label-target', 'unlabeled-sample-weights'], create: () => ({}) as never });
     const registry = new MethodRegistry([fixmatchMethod, unweighted, sawMethod]);
     expect(() => registry.assertComposable({ algorithm: 'unweighted', with: ['saw'] })).toThrow(
-      /saw cannot be added to unweighted: saw needs a learner that takes its labeled loss from the slot, which add-ons may weight per sample/,
+      /saw cannot be added to unweighted: saw needs a learner that weights its labeled and unlabeled losses per class/,
     );
     expect(() => registry.assertComposable({ algorithm: 'fixmatch', with: ['saw'] })).not.toThrow();
   });

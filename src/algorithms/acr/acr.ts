@@ -260,7 +260,7 @@ export const acrMethod = defineLearner({
   paper: 'Wei & Gan, CVPR 2023',
   code: 'Gank0078/ACR train.py',
   sections: [fixmatchOptions, acrOptions],
-  capabilities: ['pseudo-label-target', 'confidence-threshold', 'unlabeled-sample-weights', 'labeled-sample-weights', 'weak-strong-views', 'unlabeled-logits-loss'],
+  capabilities: ['pseudo-label-target', 'confidence-threshold', 'unlabeled-sample-weights', 'labeled-sample-weights', 'class-loss-weights', 'weak-strong-views', 'unlabeled-logits-loss'],
   claims: ['unlabeled-logits'],
   unlabeledViews: () => ACR_VIEWS,
   model: () => ({ auxHeads: [{ name: ACR_BALANCED_HEAD, outputs: 'classes' }], reportedHead: ACR_BALANCED_HEAD }),

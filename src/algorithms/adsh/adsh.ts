@@ -121,6 +121,7 @@ export const adshMethod = defineAddOn({
   summary: 'per-class confidence thresholds that follow the head class\'s rank in each class\'s sorted confidences',
   paper: 'Guo & Li, ICML 2022',
   code: 'guolz-ml/Class-Imbalanced-SSL train.py (update_s), algorithms/fixmatch.py (ADSH)',
+  pairedWith: 'the Adsh paper and its code run it on FixMatch only, and USB asserts "Adsh only supports FixMatch as the base algorithm"',
   defaultBase: 'fixmatch',
   claims: ['threshold'],
   requires: ['pseudo-label-target', 'confidence-threshold'],

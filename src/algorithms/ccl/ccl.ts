@@ -267,7 +267,7 @@ export const cclMethod = defineLearner({
   paper: 'Zhou et al., NeurIPS 2024',
   code: 'zhouzihao11/CCL train.py, loss/semiConLoss.py',
   sections: [fixmatchOptions, cclOptions],
-  capabilities: ['pseudo-label-target', 'confidence-threshold', 'unlabeled-sample-weights', 'labeled-sample-weights', 'weak-strong-views', 'unlabeled-logits-loss'],
+  capabilities: ['pseudo-label-target', 'confidence-threshold', 'unlabeled-sample-weights', 'labeled-sample-weights', 'class-loss-weights', 'weak-strong-views', 'unlabeled-logits-loss'],
   claims: ['unlabeled-logits'],
   unlabeledViews: () => CCL_VIEWS,
   model: (values) => ({

@@ -172,7 +172,7 @@ export const cpeMethod = defineLearner({
   paper: 'Ma et al., AAAI 2024',
   code: 'machengcheng2016/CPE-LTSSL semilearn/imb_algorithms/cpe/cpe.py (on USB)',
   sections: [fixmatchOptions, cpeOptions],
-  capabilities: ['pseudo-label-target', 'confidence-threshold', 'unlabeled-sample-weights', 'labeled-sample-weights', 'weak-strong-views', 'unlabeled-logits-loss'],
+  capabilities: ['pseudo-label-target', 'confidence-threshold', 'unlabeled-sample-weights', 'labeled-sample-weights', 'class-loss-weights', 'weak-strong-views', 'unlabeled-logits-loss'],
   // The unlabeled-logits point too: an add-on adjusting them keeps one running state per step
   // (DebiasPL's p̂), and CPE has three experts' weak logits to adjust.
   claims: ['labeled-logits', 'unlabeled-logits'],

@@ -31,6 +31,8 @@ export interface CrestContext {
  * - CReST+: distribution alignment of the pseudo-label distribution to the labeled distribution
  *   tempered by t_g = 1 − f + f·t_min, f = g/(G−1), over a running mean of the last 128 batches'
  *   predictions that persists across generations (DASO's `DistributionAlignment` is built once).
+ *   On ReMixMatch the learner's own alignment takes the temperature (`alignmentTemperature`) and
+ *   this add-on does not align again (rm_crest.py `self.dist_align(p, temperature=da_t)`).
  *
  * Deviations: generations end at ⌊g·T/G⌋ where DASO requires G to divide T; the alignment target
  * and the rates use the labeled split's counts throughout, as DASO's (its `p_data` and
@@ -52,8 +54,9 @@ export function createCrest(opts: CrestOptions, ctx: CrestContext): AddOn {
   return {
     name: 'crest',
     boundaries: ends,
+    ...(opts.crestAlign === 'off' ? {} : { alignmentTemperature: temperature }),
     transformTarget(target: tf.Tensor2D, view: UnlabeledView): tf.Tensor2D {
-      if (opts.crestAlign === 'off') return target;
+      if (opts.crestAlign === 'off' || view.alignedByLearner === true) return target;
       if (seen.has(view)) throw new Error('crest: transformTarget called twice in one step; the alignment window takes one batch per step');
       seen.add(view);
       return aligner.align(target, temperedTarget(ctx.labeledClassCounts, temperature()));

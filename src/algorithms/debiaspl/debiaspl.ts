@@ -117,6 +117,7 @@ export const debiasplMethod = defineAddOn({
   summary: 'pseudo-labels from z − τ·log p̂, p̂ a running mean of the predicted class distribution',
   paper: 'Wang et al., CVPR 2022',
   code: 'frank-xwang/debiased-pseudo-labeling main_DebiasPL.py',
+  pairedWith: 'DebiasPL is built on FixMatch: main_DebiasPL.py shifts the logits of its strong-view cross-entropy',
   defaultBase: 'fixmatch',
   claims: ['unlabeled-logits', 'strong-logits'],
   requires: ['pseudo-label-target', 'unlabeled-logits-loss'],

@@ -138,6 +138,6 @@ export const flexmatchMethod = defineLearner({
   sections: [flexmatchOptions],
   // No 'confidence-threshold': the curriculum owns the per-class thresholds, so an add-on that
   // sets per-sample thresholds (Adsh) would replace FlexMatch itself; the registry refuses it.
-  capabilities: ['pseudo-label-target', 'unlabeled-sample-weights', 'labeled-sample-weights', 'weak-strong-views', 'unlabeled-logits-loss'],
+  capabilities: ['pseudo-label-target', 'unlabeled-sample-weights', 'labeled-sample-weights', 'class-loss-weights', 'weak-strong-views', 'unlabeled-logits-loss'],
   create: (values, ctx, addOns) => createFlexMatch(values, ctx, addOns),
 });

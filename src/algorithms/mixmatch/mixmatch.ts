@@ -8,8 +8,8 @@ import type { AddOnChain, LabeledView, UnlabeledView } from '../add-on.js';
 import { defineLearner, type RunContext } from '../method.js';
 import { guessLabels } from './sharpen.js';
 import { mixWithPartner, mixupDraw } from './mixup.js';
-import { unlabeledRampupOptions, unlabeledRampupWeight, type UnlabeledRampupOptions } from '../unlabeled-rampup.js';
-import { assertNoLabeledWeights, assertNoThresholdsOrUnlabeledWeights } from './unused-points.js';
+import { unlabeledRampupOptions, generationRampupWeight, type UnlabeledRampupOptions } from '../unlabeled-rampup.js';
+import { assertNoSampleWeights, assertNoThresholdsOrStrongLogits } from './unused-points.js';
 
 /**
  * MixMatch options (docs/methods.md §4e): ytaek-oh/daso lib/config/defaults.py ALGORITHM.MIXMATCH
@@ -100,7 +100,6 @@ export function createMixMatch(opts: MixMatchOptions, ctx: Pick<RunContext, 'see
       const logitsStrong = tf.slice(logits, [last, 0], [numUnlabeled, c]) as tf.Tensor2D;
       const featuresStrong = tf.slice(features, [last, 0], [numUnlabeled, features.shape[1]]) as tf.Tensor2D;
       const adjustedX = addOns.adjustLabeledLogits(logitsX, logitCtx);
-      assertNoLabeledWeights('mixmatch', addOns, batch.labeledLabels, logitCtx);
 
       const viewProbs = guess.logits.map((z) => tf.softmax(addOns.adjustUnlabeledLogits(tf.tensor2d(z, [numUnlabeled, c]), logitCtx)) as tf.Tensor2D);
       const { mean: probs, guess: sharpened } = guessLabels(viewProbs, opts.mixmatchTemperature);
@@ -120,7 +119,8 @@ export function createMixMatch(opts: MixMatchOptions, ctx: Pick<RunContext, 'see
         model: stepCtx.model,
       };
       const target = addOns.transformTarget(sharpened, view);
-      assertNoThresholdsOrUnlabeledWeights('mixmatch', addOns, target, view);
+      assertNoThresholdsOrStrongLogits('mixmatch', addOns, target, view);
+      assertNoSampleWeights('mixmatch', addOns, { classWeights: false }, logitCtx, view);
 
       const targets = tf.concat([tf.cast(tf.oneHot(batch.labeledLabels, c), 'float32'), ...new Array<tf.Tensor2D>(k).fill(target)], 0) as tf.Tensor2D;
       const mixedTargets = mixWithPartner(targets, draw.partner, draw.lambda);
@@ -128,7 +128,7 @@ export function createMixMatch(opts: MixMatchOptions, ctx: Pick<RunContext, 'see
       const targetsU = tf.slice(mixedTargets, [numLabeled, 0], [k * numUnlabeled, c]) as tf.Tensor2D;
       const lossX = tf.mean(softCrossEntropy(adjustedX, targetsX)) as tf.Scalar;
       const lossU = tf.mean(tf.squaredDifference(tf.softmax(logitsU), targetsU)) as tf.Scalar;
-      const rampup = unlabeledRampupWeight(stepCtx.step, stepCtx.iterations, opts);
+      const rampup = generationRampupWeight(stepCtx.step, stepCtx.iterations, addOns.generation(), opts);
 
       const extra = addOns.lossTerms(view);
       let total = tf.add(lossX, tf.mul(lossU, opts.mixmatchLambdaU * rampup)) as tf.Scalar;

@@ -2,32 +2,32 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type { AddOnChain, LogitContext, UnlabeledView } from '../add-on.js';
 
 /**
- * The labeled-weights point (2) of a learner whose labeled loss is cross-entropy on MIXED soft
- * labels: a weight per labeled sample has no row to apply to. The registry refuses add-ons that
- * require `labeled-sample-weights` on such a learner, so a weight here is an add-on that forgot
- * to declare it: thrown, naming the fix, never ignored. Creates no tensor when no add-on claims
- * the point.
+ * The weight points (2, 4) of a learner whose losses run over MIXED rows: a weight per sample has
+ * no row to apply to, and only a learner that weights the classes inside its soft targets
+ * (ReMixMatch: `classWeights`) takes class weights. The registry refuses add-ons that require
+ * what the learner lacks (`labeled-sample-weights`, `unlabeled-sample-weights`,
+ * `class-loss-weights`), so a weight here is an add-on that forgot to declare it: thrown, naming
+ * the fix, never ignored. Creates no tensor when no add-on gives weights.
  */
-export function assertNoLabeledWeights(learner: string, addOns: AddOnChain, labels: tf.Tensor1D, ctx: LogitContext): void {
-  if (addOns.labeledWeights(labels, ctx) !== null) {
-    throw new Error(`${learner}: an add-on weights the labeled samples, and ${learner}'s labeled rows are mixed; the add-on must declare requires: ['labeled-sample-weights']`);
+export function assertNoSampleWeights(learner: string, addOns: AddOnChain, opts: { readonly classWeights: boolean }, ctx: LogitContext, view?: UnlabeledView): void {
+  if (addOns.weightsSamples) {
+    throw new Error(`${learner}: an add-on weights samples, and ${learner}'s rows are mixed; the add-on must declare requires: ['labeled-sample-weights'] or ['unlabeled-sample-weights']`);
+  }
+  if (!opts.classWeights && (addOns.labeledClassWeights(ctx) !== null || (view !== undefined && addOns.unlabeledClassWeights(view) !== null))) {
+    throw new Error(`${learner}: an add-on weights the loss per class, and ${learner} does not; the add-on must declare requires: ['class-loss-weights']`);
   }
 }
 
 /**
- * The threshold, strong-logits and unlabeled-weights points (4) of a learner without a confidence
- * mask whose unlabeled loss runs over mixed rows: likewise refused by the registry
- * (`confidence-threshold`, `unlabeled-logits-loss`, `unlabeled-sample-weights`) and thrown here if
- * an add-on forgot to require them.
+ * The threshold and strong-logits points (4) of a learner without a confidence mask whose
+ * unlabeled loss runs over mixed rows: likewise refused by the registry (`confidence-threshold`,
+ * `unlabeled-logits-loss`) and thrown here if an add-on forgot to require them.
  */
-export function assertNoThresholdsOrUnlabeledWeights(learner: string, addOns: AddOnChain, target: tf.Tensor2D, view: UnlabeledView): void {
+export function assertNoThresholdsOrStrongLogits(learner: string, addOns: AddOnChain, target: tf.Tensor2D, view: UnlabeledView): void {
   if (typeof addOns.thresholds(target, view, Number.NaN) !== 'number') {
     throw new Error(`${learner}: an add-on sets per-sample thresholds, and ${learner} has no confidence mask; the add-on must declare requires: ['confidence-threshold']`);
   }
   if (addOns.adjustStrongLogits(view.logitsStrong, view) !== view.logitsStrong) {
     throw new Error(`${learner}: an add-on shifts the strong logits, and ${learner}'s unlabeled loss is not a cross-entropy on them; the add-on must declare requires: ['unlabeled-logits-loss']`);
-  }
-  if (addOns.unlabeledWeights(target, view) !== null) {
-    throw new Error(`${learner}: an add-on weights the unlabeled samples, and ${learner}'s unlabeled loss runs over mixed rows; the add-on must declare requires: ['unlabeled-sample-weights']`);
   }
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { softCrossEntropy, softmaxCrossEntropy } from '../../ops/cross-entropy.js';
+import { classWeightedSoftCrossEntropy, softCrossEntropy, softmaxCrossEntropy } from '../../ops/cross-entropy.js';
 import { stopGradient } from '../../ops/stop-gradient.js';
 import { UserError } from '../../errors.js';
 import { strongViews, type Algorithm, type AlgorithmState, type StepContext, type StepLoss, type TrainBatch } from '../algorithm.js';
@@ -7,8 +7,8 @@ import type { AddOnChain, UnlabeledView } from '../add-on.js';
 import { defineLearner, type RunContext } from '../method.js';
 import { sharpen } from '../mixmatch/sharpen.js';
 import { mixWithPartner, mixupDraw } from '../mixmatch/mixup.js';
-import { unlabeledRampupOptions, unlabeledRampupWeight } from '../unlabeled-rampup.js';
-import { assertNoLabeledWeights, assertNoThresholdsOrUnlabeledWeights } from '../mixmatch/unused-points.js';
+import { unlabeledRampupOptions, generationRampupWeight } from '../unlabeled-rampup.js';
+import { assertNoSampleWeights, assertNoThresholdsOrStrongLogits } from '../mixmatch/unused-points.js';
 import { PredictionQueue, alignDistribution, alignmentTarget } from './distribution-alignment.js';
 import { rotateQuarterTurns, rotationDraw } from './rotation.js';
 import { remixmatchOptions, resolveDistAlign, type ReMixMatchOptions } from './options.js';
@@ -47,6 +47,10 @@ export const ROTATION_HEAD = 'rotation';
  * unmixed labeled batch, as FixMatch's does, so that add-ons get its features (ABC's balanced head
  * trains on them), and its BatchNorm statistics include the labeled images.
  *
+ * With CReST (`--with crest`): the ramp-up restarts at each generation (rm_crest.py
+ * `cons_rampup_func`), and CReST+'s progressive temperature tempers this alignment's target
+ * instead of a second alignment (rm_crest.py `dist_align(p, temperature=da_t)`).
+ *
  * Add-ons (`addOns`), in the documented order: `prepare`; `adjustLabeledLogits` on the mixed
  * labeled logits; `adjustUnlabeledLogits` on the weak logits before the softmax; `transformTarget`
  * on q, after alignment and sharpening (rm_daso.py blends DASO's semantic pseudo-label there); the
@@ -55,8 +59,10 @@ export const ROTATION_HEAD = 'rotation';
  * p (the prediction before alignment), `featuresWeak` = the weak view's features,
  * `featuresStrong`/`logitsStrong` = the first strong view's (the pre-mixup view; gradient flows),
  * `labeled` = the unmixed labeled batch of the first forward. There is no threshold (every guess
- * enters the loss: mask = 1); labeled weights, per-sample thresholds and unlabeled weights are
- * refused by the registry (capabilities) and thrown here if an add-on forgot to require them.
+ * enters the loss: mask = 1); class weights (`labeledClassWeights`, `unlabeledClassWeights`: SAW)
+ * weight the classes inside the mixed soft targets of L_x and L_u (not L_kl, as SAW_SSL's `Le`);
+ * per-sample weights and thresholds are refused by the registry (capabilities) and thrown here if
+ * an add-on forgot to require them.
  */
 export function createReMixMatch(opts: ReMixMatchOptions, ctx: Pick<RunContext, 'seed' | 'numClasses' | 'labeledClassCounts'>, addOns: AddOnChain): Algorithm {
   const c = ctx.numClasses;
@@ -91,12 +97,15 @@ export function createReMixMatch(opts: ReMixMatchOptions, ctx: Pick<RunContext, 
       const logitsX = tf.slice(mixed.logits, [0, 0], [numLabeled, c]) as tf.Tensor2D;
       const logitsU = tf.slice(mixed.logits, [numLabeled, 0], [(1 + k) * numUnlabeled, c]) as tf.Tensor2D;
       const adjustedX = addOns.adjustLabeledLogits(logitsX, logitCtx);
-      assertNoLabeledWeights('remixmatch', addOns, batch.labeledLabels, logitCtx);
 
       const probs = stopGradient(tf.softmax(addOns.adjustUnlabeledLogits(logitsWeak, logitCtx))) as tf.Tensor2D;
       const batchMean = tf.mean(probs, 0).dataSync() as Float32Array;
       pending = batchMean;
-      const aligned = aligns ? alignDistribution(probs, queue.meanWith(batchMean), target) : probs;
+      // An add-on that aligns (CReST+) hands its temperature to this alignment instead of
+      // aligning the sharpened guess again (rm_crest.py); with alignment off nothing aligns.
+      const handed = addOns.alignmentTemperature();
+      const alignTo = handed === null ? target : alignmentTarget(ctx.labeledClassCounts, handed);
+      const aligned = aligns ? alignDistribution(probs, queue.meanWith(batchMean), alignTo) : probs;
       const sharpened = sharpen(aligned, opts.remixmatchTemperature);
       const view: UnlabeledView = {
         step: stepCtx.step,
@@ -108,20 +117,24 @@ export function createReMixMatch(opts: ReMixMatchOptions, ctx: Pick<RunContext, 
         logitsStrong,
         labeled: { features: featuresX!, labels: batch.labeledLabels },
         model: stepCtx.model,
+        alignedByLearner: handed !== null,
       };
       const guess = addOns.transformTarget(sharpened, view);
-      assertNoThresholdsOrUnlabeledWeights('remixmatch', addOns, guess, view);
+      assertNoThresholdsOrStrongLogits('remixmatch', addOns, guess, view);
+      assertNoSampleWeights('remixmatch', addOns, { classWeights: true }, logitCtx, view);
 
       const targets = tf.concat([tf.cast(tf.oneHot(batch.labeledLabels, c), 'float32'), ...new Array<tf.Tensor2D>(1 + k).fill(guess)], 0) as tf.Tensor2D;
       const mixedTargets = mixWithPartner(targets, draw.partner, draw.lambda);
-      const lossX = tf.mean(softCrossEntropy(adjustedX, tf.slice(mixedTargets, [0, 0], [numLabeled, c]) as tf.Tensor2D)) as tf.Scalar;
-      const lossU = tf.mean(softCrossEntropy(logitsU, tf.slice(mixedTargets, [numLabeled, 0], [(1 + k) * numUnlabeled, c]) as tf.Tensor2D)) as tf.Scalar;
+      const targetsX = tf.slice(mixedTargets, [0, 0], [numLabeled, c]) as tf.Tensor2D;
+      const targetsU = tf.slice(mixedTargets, [numLabeled, 0], [(1 + k) * numUnlabeled, c]) as tf.Tensor2D;
+      const lossX = tf.mean(classWeightedSoftCrossEntropy(adjustedX, targetsX, addOns.labeledClassWeights(logitCtx))) as tf.Scalar;
+      const lossU = tf.mean(classWeightedSoftCrossEntropy(logitsU, targetsU, addOns.unlabeledClassWeights(view))) as tf.Scalar;
       const lossKl = tf.mean(softCrossEntropy(logitsStrong, guess)) as tf.Scalar;
 
       const turns = rotationDraw(ctx.seed, stepCtx.step, numUnlabeled);
       const rotated = stepCtx.model.forward(rotateQuarterTurns(strongs[0], turns), true);
       const lossRotation = tf.mean(softmaxCrossEntropy(stepCtx.model.auxLogits(ROTATION_HEAD, rotated.features), tf.tensor1d(turns, 'int32'))) as tf.Scalar;
-      const rampup = unlabeledRampupWeight(stepCtx.step, stepCtx.iterations, opts);
+      const rampup = generationRampupWeight(stepCtx.step, stepCtx.iterations, addOns.generation(), opts);
 
       const extra = addOns.lossTerms(view);
       let total = tf.addN([
@@ -182,16 +195,27 @@ export const remixmatchMethod = defineLearner({
   paper: 'Berthelot et al., ICLR 2020',
   code: 'ytaek-oh/daso lib/algorithm/remixmatch.py (forward layout of rm_daso.py)',
   sections: [remixmatchOptions, unlabeledRampupOptions],
-  // A pseudo-label target add-ons may transform (rm_daso.py blends after alignment and sharpening)
-  // and the student's weak and strong views (with the unmixed labeled batch: ABC); no confidence
-  // mask, no per-sample loss to weight, no plain CE on the strong logits to shift.
-  capabilities: ['pseudo-label-target', 'weak-strong-views'],
+  // A pseudo-label target add-ons may transform (rm_daso.py blends after alignment and sharpening),
+  // the student's weak and strong views (with the unmixed labeled batch: ABC) and class weights
+  // inside the mixed soft targets (SAW); no confidence mask, no per-sample loss to weight, no
+  // plain CE on the strong logits to shift.
+  capabilities: ['pseudo-label-target', 'weak-strong-views', 'class-loss-weights'],
   model: () => ({ auxHeads: [{ name: ROTATION_HEAD, outputs: 4 }] }),
   unlabeledViews: (values) => ({ weak: 1, strong: values.remixmatchStrongViews }),
   resolve: (values, data) => ({ ...values, remixmatchDistAlign: resolveDistAlign(values.remixmatchDistAlign, data.gammaL, data.gammaU) }),
-  validate: (_values, config) => {
+  validate: (values, config) => {
     if (config.labeledLoss !== 'ce') {
       throw new UserError('--loss', `remixmatch trains the labeled rows on mixed soft labels with cross-entropy, and this run has --loss ${String(config.labeledLoss)}`, 'Drop --loss (remixmatch uses ce).');
+    }
+    // CReST+ aligns through ReMixMatch's own alignment (rm_crest.py): with that off it would
+    // silently be plain CReST.
+    const withAddOns = Array.isArray(config.with) ? (config.with as readonly unknown[]) : [];
+    if (withAddOns.includes('crest') && config.crestAlign !== 'off' && resolveDistAlign(values.remixmatchDistAlign, Number(config.gammaL), Number(config.gammaU)) === 'off') {
+      throw new UserError(
+        '--crest-align',
+        `is ${String(config.crestAlign)}, and on remixmatch CReST+ aligns through ReMixMatch's distribution alignment (DASO rm_crest.py hands it the progressive temperature), which is off here (--remixmatch-dist-align ${values.remixmatchDistAlign}${values.remixmatchDistAlign === 'auto' ? `: γ_l ${String(config.gammaL)} ≠ γ_u ${String(config.gammaU)}` : ''})`,
+        'Pass --remixmatch-dist-align on for CReST+, or --crest-align off for plain CReST.',
+      );
     }
   },
   create: (values, ctx, addOns) => {

@@ -40,20 +40,26 @@ export interface SawContext {
  * SAW, Smoothed Adaptive Weighting (Lai et al., ICML 2022), as an add-on, following the official
  * ZJUJeffLai/SAW_SSL `train_fix_cifar10.py` with `train_example.sh` (`--effective 0.99 --distbl
  * gt_l --distbu pseudo --normalize 1`) and USB `semilearn/imb_algorithms/saw/`:
- * - labeled loss mean_i w^l_{y_i} · CE_i, w^l = smoothed weights of the labeled counts, fixed
- *   (`labeledWeights`; the base learner's `labeledTerm` takes it instead of the slot's loss);
- * - unlabeled loss weighted by w^u of the final pseudo-label (`unlabeledWeights`), w^u = 1 until
- *   the first update;
+ * - labeled loss weighted by w^l = smoothed weights of the labeled counts, fixed
+ *   (`labeledClassWeights`): mean_i w^l_{y_i}·CE_i on a learner that weights samples (its
+ *   `labeledTerm` takes it instead of the slot's loss), mean_i −Σ_c w^l_c·t_ic·log p_ic on
+ *   ReMixMatch's mixed soft labels t (SAW_SSL train_remix_cifar10.py `SemiLoss`);
+ * - unlabeled loss weighted by w^u (`unlabeledClassWeights`): of each row's final pseudo-label on a
+ *   per-sample learner, inside the soft cross-entropy of the mixed rows on ReMixMatch (its
+ *   pre-mixup term unweighted, as the official `Le`); w^u = 1 until the first update;
  * - every `sawUpdateEvery` steps (the official epoch), w^u = smoothed weights of the histogram of
  *   every unlabeled image's latest weak-view argmax (the official `pseudo_orig`: each step
  *   overwrites the prediction of the images it saw, and the histogram counts them all). We read
  *   the base learner's `linear` pseudo-label (argmax of its weak-view distribution, before any
- *   target transform, as `pseudo_orig` is before DARP).
+ *   add-on's target transform, as `pseudo_orig` is before DARP; on ReMixMatch after its own
+ *   alignment and sharpening, as train_remix's `pseudo_orig`).
  * The histogram, normalised, is the run's estimate of the unlabeled distribution (`priorEstimate`).
  *
  * Deviations: images not seen yet are left out of the histogram (the official code starts every
  * stored prediction uniform, and torch's argmax counts those as class 0); USB instead scores the
- * EMA model on un-augmented images after each epoch and uses β = (N − 1)/N (`--saw-beta auto`).
+ * EMA model on un-augmented images after each epoch and uses β = (N − 1)/N (`--saw-beta auto`),
+ * and on ReMixMatch takes each mixed row's weight at its target's argmax (semilearn saw/utils.py,
+ * which also hardens the unlabeled targets); we weight inside the soft targets, as SAW_SSL does.
  */
 export function createSaw(opts: SawOptions, ctx: SawContext): AddOn {
   const C = ctx.numClasses;
@@ -80,14 +86,8 @@ export function createSaw(opts: SawOptions, ctx: SawContext): AddOn {
     prepare(batch: TrainBatch) {
       positions = batch.unlabeledPositions;
     },
-    labeledWeights(labels) {
-      return tf.tidy(() => tf.gather(tf.tensor1d(labeledWeights), labels) as tf.Tensor1D);
-    },
-    unlabeledWeights(target) {
-      // w^u of argmax target, as Σ_c onehot_c · w_c: a gather on indices that descend from the
-      // student's output has no gradient in tfjs (the tape asks one of its int32 indices).
-      return tf.tidy(() => tf.sum(tf.mul(tf.oneHot(tf.argMax(target, 1) as tf.Tensor1D, C), tf.tensor1d(unlabeledWeights)), 1) as tf.Tensor1D);
-    },
+    labeledClassWeights: () => tf.tensor1d(labeledWeights),
+    unlabeledClassWeights: () => tf.tensor1d(unlabeledWeights),
     afterStep(pseudoLabels: StepPseudoLabels, stepCtx: StepContext) {
       const linear = pseudoLabels.sources.linear;
       if (!linear || !positions) throw new Error('saw: afterStep needs the step\'s linear pseudo-labels and the positions prepare saw');
@@ -119,10 +119,11 @@ export const sawMethod = defineAddOn({
   kind: 'add-on',
   summary: 'smoothed class weights on the labeled loss (labeled counts) and the unlabeled loss (pseudo-label distribution)',
   paper: 'Lai et al., ICML 2022',
-  code: 'ZJUJeffLai/SAW_SSL train_fix_cifar10.py, imbOptim/classWeights.py; USB semilearn/imb_algorithms/saw',
+  code: 'ZJUJeffLai/SAW_SSL train_fix_cifar10.py, train_remix_cifar10.py, imbOptim/classWeights.py; USB semilearn/imb_algorithms/saw',
+  pairedWith: 'SAW_SSL pairs it with FixMatch and ReMixMatch: train_fix_cifar10.py, train_remix_cifar10.py',
   defaultBase: 'fixmatch',
   claims: ['labeled-weights'],
-  requires: ['labeled-sample-weights', 'unlabeled-sample-weights'],
+  requires: ['class-loss-weights'],
   sections: [sawOptions],
   validate: (_values, config) => {
     if (config.labeledLoss !== 'ce') {

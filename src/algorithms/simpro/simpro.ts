@@ -198,7 +198,7 @@ export const simproMethod = defineLearner({
   paper: 'Du et al., ICML 2024',
   code: 'LeapLabTHU/SimPro SimPro/train.py',
   sections: [fixmatchOptions, simproOptions],
-  capabilities: ['pseudo-label-target', 'confidence-threshold', 'unlabeled-sample-weights', 'labeled-sample-weights', 'weak-strong-views'],
+  capabilities: ['pseudo-label-target', 'confidence-threshold', 'unlabeled-sample-weights', 'labeled-sample-weights', 'class-loss-weights', 'weak-strong-views'],
   claims: ['labeled-logits', 'unlabeled-logits', 'strong-logits'],
   unlabeledViews: () => SIMPRO_VIEWS,
   validate: (_values, config) => {
