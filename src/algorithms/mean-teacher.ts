@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { stopGradient } from '../ops/stop-gradient.js';
 import { option, type SectionValues } from '../options/option-spec.js';
-import type { Algorithm, StepContext, StepLoss, TrainBatch } from './algorithm.js';
+import { weakViews, type Algorithm, type StepContext, type StepLoss, type TrainBatch } from './algorithm.js';
 import type { AddOnChain, UnlabeledView } from './add-on.js';
 import { labeledTerm } from './labeled-term.js';
 import { defineLearner, type RunContext } from './method.js';
@@ -53,9 +53,11 @@ export function softmaxMseLoss(studentLogits: tf.Tensor2D, target: tf.Tensor2D, 
  * `thresholds` (there is no mask to set; the registry refuses add-ons that need one); unlabeled
  * weights multiply the per-sample squared error.
  *
- * Deviations: DASO's MeanTeacher (STRONG_AUG False) gives student and teacher two independent
- * WEAK views; the trainer here feeds one weak and one strong view, so the student sees the strong
- * (RandAugment + Cutout) view and the teacher the weak one. With `--with daso`, DASO's own
+ * Views: two independent WEAK views of each unlabeled image (`unlabeledViews`: 2 weak, no
+ * strong), the first for the teacher, the second for the student, as DASO's MeanTeacher
+ * (`(ul_student, ul_teacher)`, STRONG_AUG False).
+ *
+ * Deviations: with `--with daso`, DASO's own
  * MeanTeacher variant has no semantic alignment loss and pushes the queue from the same EMA
  * forward as the teacher's; this add-on adds L_align (`--daso-align off` drops it) and forwards
  * the labeled images through the EMA model separately (its BN running statistics move twice).
@@ -71,10 +73,12 @@ export function createMeanTeacher(opts: MeanTeacherOptions, ctx: Pick<RunContext
       const numLabeled = batch.labeledImages.shape[0];
       const numUnlabeled = batch.weakImages.shape[0];
       const logitCtx = { step: stepCtx.step, iterations: stepCtx.iterations };
-      const student = stepCtx.model.forward(tf.concat([batch.labeledImages, batch.strongImages], 0), true);
+      const [teacherView, studentView] = weakViews(batch);
+      if (!studentView) throw new Error('mean-teacher: the batch has one weak view; the student needs a second (unlabeledViews: 2 weak)');
+      const student = stepCtx.model.forward(tf.concat([batch.labeledImages, studentView], 0), true);
       const [logitsX, logitsStudent] = tf.split(student.logits, [numLabeled, numUnlabeled], 0) as tf.Tensor2D[];
       const [featuresX, featuresStudent] = tf.split(student.features, [numLabeled, numUnlabeled], 0) as tf.Tensor2D[];
-      const teacher = stepCtx.ema.forward(batch.weakImages, true);
+      const teacher = stepCtx.ema.forward(teacherView!, true);
       const logitsTeacher = stopGradient(teacher.logits) as tf.Tensor2D;
 
       const lossX = labeledTerm(ctx.labeledLoss, addOns, logitsX, batch.labeledLabels, logitCtx);
@@ -126,5 +130,6 @@ export const meanTeacherMethod = defineLearner({
   // No 'confidence-threshold': every sample enters the consistency, so an add-on that sets
   // per-sample thresholds (Adsh) has nothing to set and is refused by the registry.
   capabilities: ['pseudo-label-target', 'unlabeled-sample-weights', 'labeled-sample-weights', 'class-loss-weights'],
+  unlabeledViews: () => ({ weak: 2, strong: 0 }),
   create: (values, ctx, addOns) => createMeanTeacher(values, ctx, addOns),
 });

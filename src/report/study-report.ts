@@ -17,8 +17,12 @@ export interface MeanStd {
   readonly n: number;
 }
 
-/** The metrics a study table shows, each a fraction in [0, 1]. */
-export const STUDY_METRICS = ['balancedAccuracy', 'top1', 'many', 'medium', 'few', 'tailPlRecall', 'tailPlPrecision'] as const;
+/**
+ * The metrics a study table shows: fractions in [0, 1] shown as percentages, and `priorKl`, the
+ * KL(π̂ ‖ π) in nats of the run's estimate of the unlabeled class prior (its first logged source:
+ * the learner's own, else its first add-on's), shown as is.
+ */
+export const STUDY_METRICS = ['balancedAccuracy', 'top1', 'many', 'medium', 'few', 'tailPlRecall', 'tailPlPrecision', 'priorKl'] as const;
 export type StudyMetric = (typeof STUDY_METRICS)[number];
 
 /** One run of a cell. */
@@ -79,10 +83,11 @@ export function gammaLabel(g: number): string {
 }
 
 /** `62.5 ± 1.3` (percent, one decimal); a single run without ±. */
-export function formatMeanStd(m: MeanStd | null): string {
+export function formatMeanStd(m: MeanStd | null, metric: StudyMetric = 'balancedAccuracy'): string {
   if (!m) return '—';
-  const v = (m.mean * 100).toFixed(1);
-  return m.std === null ? v : `${v} ± ${(m.std * 100).toFixed(1)}`;
+  const [scale, digits] = metric === 'priorKl' ? [1, 3] : [100, 1];
+  const v = (m.mean * scale).toFixed(digits);
+  return m.std === null ? v : `${v} ± ${(m.std * scale).toFixed(digits)}`;
 }
 
 /** The cell of a method and γ_u. */
@@ -103,7 +108,7 @@ function cellText(cell: StudyCell | undefined, metric: StudyMetric, planned: num
   const m = cell.metrics[metric];
   const failed = cell.runs.filter((r) => r.state === 'failed').length;
   const done = cell.runs.filter((r) => r.state === 'done').length;
-  const value = m ? formatMeanStd(m) : failed > 0 && done === 0 ? 'failed' : '—';
+  const value = m ? formatMeanStd(m, metric) : failed > 0 && done === 0 ? 'failed' : '—';
   const notes: string[] = [];
   if (done < planned) notes.push(`${done}/${planned}`);
   if (failed > 0 && value !== 'failed') notes.push(`${failed} failed`);
@@ -161,6 +166,17 @@ export function writeStudyMarkdown(results: StudyResults): string {
     ...layoutTable(results, [{ metric: 'tailPlRecall', name: 'recall' }, { metric: 'tailPlPrecision', name: 'precision' }], marks),
     '',
   );
+  const estimators = results.methods.filter((method) => results.gammaU.some((g) => cellOf(results, method, g)?.metrics.priorKl));
+  if (estimators.length > 0) {
+    lines.push(
+      '## Estimate of the unlabeled class prior: KL(π̂ ‖ π)',
+      '',
+      "In nats, at the last evaluation, for methods that estimate the unlabeled distribution (each run's first logged source: the learner's own, else its first add-on's); — for those that do not.",
+      '',
+      ...layoutTable(results, [{ metric: 'priorKl', name: '' }], marks),
+      '',
+    );
+  }
   if (marks.size > 0 || results.notes.length > 0) {
     lines.push('## Comparability', '');
     for (const note of results.notes) lines.push(`- ${note}`);

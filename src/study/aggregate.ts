@@ -41,6 +41,10 @@ function metricOf(s: RunSummary, metric: StudyMetric, tail: ReadonlyArray<number
       return tailPlOf(s, tail, 'recall');
     case 'tailPlPrecision':
       return tailPlOf(s, tail, 'precision');
+    case 'priorKl': {
+      const [first] = Object.values(s.priorEstimates?.sources ?? {});
+      return first ? first.kl : null;
+    }
   }
 }
 

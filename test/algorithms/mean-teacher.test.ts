@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { useCpuBackend, expectNoLeak } from '../helpers/tf-cpu.js';
 import { testBackend } from '../helpers/cli.js';
 import { driveStep, logitImages, logitModel, recordingAddOn, tinySyntheticRun, trainRandomSteps, useTrainingBackend } from '../helpers/ssl-learner.js';
-import { composeAddOns, defineAddOn, MethodRegistry, type AddOn, type TrainBatch } from '../../src/algorithms/index.js';
+import { composeAddOns, defineAddOn, MethodRegistry, registry, type AddOn, type TrainBatch } from '../../src/algorithms/index.js';
 import { fixmatchMethod } from '../../src/algorithms/fixmatch.js';
 import { createMeanTeacher, meanTeacherMethod, softmaxMseLoss } from '../../src/algorithms/mean-teacher.js';
 import { softmaxCrossEntropy } from '../../src/ops/cross-entropy.js';
@@ -40,12 +40,18 @@ describe('MeanTeacher step (daso mean_teacher.py)', () => {
     labeledLabels: tf.tensor1d([0], 'int32'),
     // The EMA stub doubles its input: teacher logits [0, ln 3] and [ln 3, 0].
     weakImages: logitImages([[0, LN3 / 2], [LN3 / 2, 0]]),
-    strongImages: logitImages([[LN3, 0], [0, 0]]),
+    // The student's view: a second weak view (DASO's `ul_student`); no strong view.
+    extraWeakImages: [logitImages([[LN3, 0], [0, 0]])],
+    strongImages: tf.zeros([0, 1, 1, 2]) as tf.Tensor4D,
     unlabeledPositions: Int32Array.of(0, 1),
   });
   const ctx = { step: 20, iterations: 100, model: logitModel(2), ema: logitModel(2, 2) };
 
-  it('the EMA teacher on the weak view is the target of the student on the other view; weight 50, ramped; no mask', () => {
+  it('asks for two weak views and no strong one, as DASO\'s (ul_student, ul_teacher)', () => {
+    expect(registry.learnerHooks(resolveRunConfig({ algorithm: 'mean-teacher', with: [] }, [])).unlabeledViews).toEqual({ weak: 2, strong: 0 });
+  });
+
+  it('the EMA teacher on the first weak view is the target of the student on the second; weight 50, ramped; no mask', () => {
     const learner = createMeanTeacher(opts, { labeledLoss: ce }, composeAddOns([]));
     const batch = makeBatch();
     const out = expectNoLeak(() => driveStep(learner, batch, ctx));

@@ -8,7 +8,7 @@ import { resolveRunConfig, type RunConfig } from '../../src/config/run-config.js
 import { createTrainingState, trainStep, type StepResult } from '../../src/train/training-state.js';
 import { buildAlgorithm } from '../../src/run/build-algorithm.js';
 import { runExperiment, type ExperimentResult } from '../../src/run/run-experiment.js';
-import type { AddOn, Algorithm, Composition, StepContext, TrainBatch } from '../../src/algorithms/index.js';
+import { registry, type AddOn, type Algorithm, type Composition, type StepContext, type TrainBatch } from '../../src/algorithms/index.js';
 import { selectBackend } from '../../src/backend/select.js';
 import { syntheticDataset } from './synthetic-dataset.js';
 import { testBackend } from './cli.js';
@@ -61,7 +61,15 @@ export function trainRandomSteps(
   steps: number,
 ): { results: StepResult[]; tensorsBefore: number; tensorsAfter: number; config: RunConfig } {
   const config = resolveRunConfig(composition, [{ source: 'test', values: { net: 'cnn-small', labeledBatch: SHAPE.labeled, unlabeledRatio: 1, iterations: steps, ...values } }]);
-  const batch = randomSslBatch({ ...SHAPE, unlabeled: SHAPE.labeled * config.unlabeledRatio }, 7);
+  const random = randomSslBatch({ ...SHAPE, unlabeled: SHAPE.labeled * config.unlabeledRatio }, 7);
+  // The views the learner asks for (MeanTeacher: two weak), each a copy of the random one.
+  const views = registry.learnerHooks(config).unlabeledViews;
+  const batch = {
+    ...random,
+    strongImages: views.strong > 0 ? random.strongImages : new Uint8Array(0),
+    extraWeakImages: Array.from({ length: views.weak - 1 }, () => random.weakImages),
+    extraStrongImages: Array.from({ length: Math.max(0, views.strong - 1) }, () => random.strongImages),
+  };
   const state = createTrainingState(config, { numClasses: SHAPE.numClasses, inputChannels: 1, mean: [0.5], std: [0.25] }, (m) =>
     buildAlgorithm(config, { numClasses: SHAPE.numClasses, featureDim: m.featureDim, labeledClassCounts: [8, 4, 2, 1], numUnlabeled: 32 }),
   );

@@ -119,3 +119,20 @@ describe('study aggregation', () => {
     expect(cellOf(r, 'fixmatch', 100)!.flags).toEqual(['its runs have different backends (cpu, torch)']);
   });
 });
+
+describe('the prior-estimate column', () => {
+  it('takes the KL of each run\'s first logged source, averages it over seeds, and is left out when no method estimates', () => {
+    const runs = [planned('fixmatch', 1, 0), planned('acr', 1, 0), planned('acr', 1, 1)];
+    const withPrior = (seed: number, kl: number): RunSummary =>
+      ({ ...summary('acr', seed, 0.7, 0.4), priorEstimates: { step: 10, truth: [0.25, 0.25, 0.25, 0.25], sources: { acr: { estimate: [0.4, 0.2, 0.2, 0.2], kl }, other: { estimate: [0.25, 0.25, 0.25, 0.25], kl: 0 } } } }) as RunSummary;
+    const p = { ...plan(runs), definition: { ...plan(runs).definition, methods: ['fixmatch', 'acr'], gammaU: [1] } };
+    const r = aggregateStudy(p, [status(runs[0], 'done', summary('fixmatch', 0, 0.6, 0.2)), status(runs[1], 'done', withPrior(0, 0.05)), status(runs[2], 'done', withPrior(1, 0.07))], null);
+    // mean(0.05, 0.07) = 0.06, sample std = 0.0141421; FixMatch logs no estimate (and ran 1 of its 2 seeds).
+    expect(cellOf(r, 'acr', 1)!.metrics.priorKl?.mean).toBeCloseTo(0.06, 12);
+    expect(cellOf(r, 'fixmatch', 1)!.metrics.priorKl).toBeNull();
+    const md = writeStudyMarkdown(r);
+    expect(md).toMatch(/## Estimate of the unlabeled class prior: KL\(π̂ ‖ π\)[^]*\| fixmatch \| — \(1\/2\) \|\n\| acr \| 0\.060 ± 0\.014 \|/);
+    const none = aggregateStudy(p, [status(runs[0], 'done', summary('fixmatch', 0, 0.6, 0.2))], null);
+    expect(writeStudyMarkdown(none)).not.toContain('Estimate of the unlabeled class prior');
+  });
+});
