@@ -197,6 +197,22 @@ export class MethodRegistry {
   }
 
   /**
+   * What already removes the training prior from the reported logits of a composition, said for
+   * a refusal of a second (post-hoc) adjustment, or null: the method that owns the labeled logits
+   * (LA, SimPro, CPE), else the add-on or learner whose balanced head is the reported one (ABC,
+   * ACR, CCL).
+   */
+  priorAdjustment(config: Composition): string | null {
+    const entries = this.entriesOf(config);
+    const owner = entries.find((e) => (e.claims ?? []).includes('labeled-logits'));
+    if (owner) return `${owner.kind === 'add-on' ? `--with ${owner.name}` : owner.name}, which adjusts the labeled logits`;
+    const reported = this.modelNeeds(config).reportedHead;
+    if (reported === undefined) return null;
+    const reporter = entries.find((e) => e.model && (e.model as (v: Values) => ModelNeeds)(valuesOf(e, config)).reportedHead === reported);
+    return `${reporter?.name ?? config.algorithm}, whose reported head '${reported}' is trained class-balanced`;
+  }
+
+  /**
    * The model a composition needs: the learner's head and the auxiliary heads of the learner and
    * its add-ons; at most one of them may be the reported head.
    */

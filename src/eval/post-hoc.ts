@@ -56,14 +56,16 @@ export function adjustedPredictions(logits: Float32Array, numClasses: number, sh
 }
 
 /**
- * Refuses a second adjustment by the training prior: `la` or `pc-softmax` on a model whose labeled
- * loss already adjusted its logits. The message names the loss and what to use instead.
+ * Refuses a second adjustment by the training prior: `la` or `pc-softmax` on a model whose
+ * training already removed it (an adjusting labeled loss, LA, a balanced reported head).
+ * @param trainedWithAdjustment what removed it, as the message says it ("--labeled-loss
+ * balanced-softmax", "--with la, which adjusts the labeled logits"), or null.
  */
 export function assertAdjustOnce(kind: PostHoc, trainedWithAdjustment: string | null): void {
   if (trainedWithAdjustment === null || !REMOVE_TRAIN_PRIOR.has(kind)) return;
   throw new UserError(
     '--post-hoc',
-    `${kind} would adjust the logits a second time: the model was trained with --labeled-loss ${trainedWithAdjustment}, ` +
+    `${kind} would adjust the logits a second time: the model was trained with ${trainedWithAdjustment}, ` +
       'which already removes the training prior',
     'Use --post-hoc none for a uniform target, or lade-prior to add a shifted target prior.',
   );

@@ -5,6 +5,7 @@ import { resolveRunConfig, savedComposition } from '../config/run-config.js';
 import { UserError } from '../errors.js';
 import { selectBackend } from '../backend/select.js';
 import { labeledLossEntry } from '../losses/index.js';
+import { registry } from '../algorithms/index.js';
 import { TARGET_DISTRIBUTIONS, type TargetDistribution } from '../eval/shifted-targets.js';
 import { assertAdjustOnce, type PostHoc } from '../eval/post-hoc.js';
 import { scoreShiftedTargets, shiftedRule, type ShiftedRow } from '../eval/score-shifted.js';
@@ -53,7 +54,7 @@ export async function evaluateShiftedTargets(runDir: string, opts: ShiftedOption
   }
   const summary = JSON.parse(await readFile(summaryFile, 'utf8')) as RunSummary;
   const trainCounts = [...summary.classCounts.labeled];
-  const adjusted = labeledLossEntry(config.labeledLoss).adjustsLogits ? config.labeledLoss : null;
+  const adjusted = labeledLossEntry(config.labeledLoss).adjustsLogits ? `--labeled-loss ${config.labeledLoss}` : registry.priorAdjustment(config);
   assertAdjustOnce(opts.postHoc, adjusted);
 
   const backend = await selectBackend(config.backend, config.threads || undefined);

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { frequencyRanks, shiftedTestSet, targetCounts, TARGET_DISTRIBUTIONS } from '../../src/eval/shifted-targets.js';
 import { adjustedPredictions, assertAdjustOnce, postHocShift } from '../../src/eval/post-hoc.js';
+import { registry } from '../../src/algorithms/index.js';
+import { resolveRunConfig } from '../../src/config/run-config.js';
 
 describe('shifted target distributions (LADE)', () => {
   it('11 distributions, forward-50 to backward-50', () => {
@@ -63,5 +65,16 @@ describe('inference-time adjustment', () => {
     expect(() => assertAdjustOnce('pc-softmax', 'lade')).toThrow(/second time/);
     expect(() => assertAdjustOnce('lade-prior', 'lade')).not.toThrow();
     expect(() => assertAdjustOnce('la', null)).not.toThrow();
+  });
+
+  it('knows which methods already removed the training prior: the owner of the labeled logits, or a balanced reported head', () => {
+    const of = (algorithm: string, withAddOns: string[] = []) => registry.priorAdjustment(resolveRunConfig({ algorithm, with: withAddOns }, []));
+    expect(of('fixmatch')).toBeNull();
+    expect(of('fixmatch', ['daso'])).toBeNull();
+    expect(of('fixmatch', ['daso', 'la'])).toBe('--with la, which adjusts the labeled logits');
+    expect(of('simpro')).toBe('simpro, which adjusts the labeled logits');
+    expect(of('fixmatch', ['abc'])).toBe("abc, whose reported head 'abc' is trained class-balanced");
+    expect(of('acr')).toMatch(/^acr, whose reported head '.+' is trained class-balanced$/);
+    expect(() => assertAdjustOnce('la', of('fixmatch', ['la']))).toThrow(/--post-hoc: la would adjust the logits a second time: the model was trained with --with la/);
   });
 });
