@@ -119,7 +119,8 @@ export class MethodRegistry {
       }
       for (const need of addOn.requires ?? []) {
         if (!(base.capabilities ?? []).includes(need)) {
-          const able = this.learnerNames().filter((n) => (this.learner(n).capabilities ?? []).includes(need));
+          // Only learners the add-on can join: one that fills a point the add-on claims (SimPro its logits) would refuse it too.
+          const able = this.learnerNames().filter((n) => (this.learner(n).capabilities ?? []).includes(need) && !(this.learner(n).claims ?? []).some((p) => (addOn.claims ?? []).includes(p)));
           throw new UserError(
             '--with',
             `${name} cannot be added to ${base.name}: ${name} needs a learner that ${LEARNER_CAPABILITIES[need]}, and ${base.name} does not${addOn.pairedWith ? ` (${addOn.pairedWith})` : ''}`,

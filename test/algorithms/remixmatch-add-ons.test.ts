@@ -96,3 +96,11 @@ describe('CReST+ on ReMixMatch', () => {
     expect(registry.names()).toContain('crest');
   });
 });
+
+describe('refusals on ReMixMatch', () => {
+  it('name the papers\' base learners, and suggest only learners the add-on can join (not those that own the points it claims)', () => {
+    // DebiasPL claims the unlabeled and strong logits; ACR, CPE and CCL own the unlabeled logits themselves.
+    expectUserError(() => config('remixmatch', ['debiaspl']), /debiaspl cannot be added to remixmatch: .*\(DebiasPL is built on FixMatch: .*\)\. Use debiaspl with fixmatch, pseudo-label, flexmatch\.$/);
+    expectUserError(() => config('remixmatch', ['adsh']), /adsh cannot be added to remixmatch: .*Adsh only supports FixMatch as the base algorithm.*\. Use adsh with fixmatch, pseudo-label, acr, simpro, cpe, ccl\.$/);
+  });
+});
