@@ -37,6 +37,13 @@ export function strongViews(batch: TrainBatch): readonly tf.Tensor4D[] {
   return batch.strongImages.shape[0] === 0 ? [] : [batch.strongImages, ...(batch.extraStrongImages ?? [])];
 }
 
+/** The batch's strong views, which must be the `expected` number the learner asked for (its `unlabeledViews`). */
+export function expectStrongViews(batch: TrainBatch, learner: string, expected: number): readonly tf.Tensor4D[] {
+  const strongs = strongViews(batch);
+  if (strongs.length !== expected) throw new Error(`${learner}: the batch has ${strongs.length} strong views, expected ${expected}`);
+  return strongs;
+}
+
 /** What an algorithm may use besides the batch. */
 export interface StepContext {
   /** 0-based iteration. */

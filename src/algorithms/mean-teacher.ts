@@ -3,10 +3,11 @@ import { z } from 'zod';
 import { stopGradient } from '../ops/stop-gradient.js';
 import { option, type SectionValues } from '../options/option-spec.js';
 import { weakViews, type Algorithm, type StepContext, type StepLoss, type TrainBatch } from './algorithm.js';
-import type { AddOnChain, UnlabeledView } from './add-on.js';
+import type { AddOnChain } from './add-on.js';
 import { labeledTerm } from './labeled-term.js';
 import { defineLearner, type RunContext } from './method.js';
 import { unlabeledRampupOptions, unlabeledRampupWeight, type UnlabeledRampupOptions } from './unlabeled-rampup.js';
+import { stepView } from './joint-forward.js';
 
 /** MeanTeacher options (docs/methods.md §4c; ytaek-oh/daso configs/cifar10/meanteacher.yaml). */
 export const meanTeacherOptions = {
@@ -85,17 +86,7 @@ export function createMeanTeacher(opts: MeanTeacherOptions, ctx: Pick<RunContext
       const probs = stopGradient(tf.softmax(addOns.adjustUnlabeledLogits(logitsTeacher, logitCtx))) as tf.Tensor2D;
       const linear = tf.argMax(probs, 1) as tf.Tensor1D;
 
-      const view: UnlabeledView = {
-        step: stepCtx.step,
-        iterations: stepCtx.iterations,
-        unlabeledPositions: batch.unlabeledPositions,
-        probs,
-        featuresWeak: stopGradient(teacher.features) as tf.Tensor2D,
-        featuresStrong: featuresStudent,
-        logitsStrong: logitsStudent,
-        labeled: { features: featuresX!, labels: batch.labeledLabels },
-        model: stepCtx.model,
-      };
+      const view = stepView(batch, stepCtx, { probs, featuresWeak: stopGradient(teacher.features) as tf.Tensor2D, featuresStrong: featuresStudent, logitsStrong: logitsStudent, labeledFeatures: featuresX! });
       const target = stopGradient(addOns.transformTarget(probs, view)) as tf.Tensor2D;
       const lossU = softmaxMseLoss(logitsStudent, target, addOns.unlabeledWeights(target, view));
       const rampup = unlabeledRampupWeight(stepCtx.step, stepCtx.iterations, opts);

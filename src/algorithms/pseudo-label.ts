@@ -2,11 +2,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { stopGradient } from '../ops/stop-gradient.js';
 import type { SectionValues } from '../options/option-spec.js';
 import type { Algorithm, StepContext, StepLoss, TrainBatch } from './algorithm.js';
-import type { AddOnChain, UnlabeledView } from './add-on.js';
+import type { AddOnChain } from './add-on.js';
 import { fixmatchOptions, maskedPseudoLabelLoss } from './fixmatch.js';
 import { labeledTerm } from './labeled-term.js';
 import { defineLearner, type RunContext } from './method.js';
 import { unlabeledRampupOptions, unlabeledRampupWeight, type UnlabeledRampupOptions } from './unlabeled-rampup.js';
+import { stepView } from './joint-forward.js';
 
 /**
  * PseudoLabel's own options: FixMatch's threshold τ and weight λ_u, shared as the same keys (DASO
@@ -57,17 +58,7 @@ export function createPseudoLabel(opts: PseudoLabelOptions, ctx: Pick<RunContext
       const probs = stopGradient(tf.softmax(addOns.adjustUnlabeledLogits(logitsU, logitCtx))) as tf.Tensor2D;
       const linear = tf.argMax(probs, 1) as tf.Tensor1D;
 
-      const view: UnlabeledView = {
-        step: stepCtx.step,
-        iterations: stepCtx.iterations,
-        unlabeledPositions: batch.unlabeledPositions,
-        probs,
-        featuresWeak: featuresU,
-        featuresStrong: featuresU,
-        logitsStrong: logitsU,
-        labeled: { features: featuresX!, labels: batch.labeledLabels },
-        model: stepCtx.model,
-      };
+      const view = stepView(batch, stepCtx, { probs, featuresWeak: featuresU, featuresStrong: featuresU, logitsStrong: logitsU, labeledFeatures: featuresX! });
       const target = addOns.transformTarget(probs, view);
       const threshold = addOns.thresholds(target, view, opts.threshold);
       const { final, mask, lossU } = maskedPseudoLabelLoss(addOns.adjustStrongLogits(logitsU, view), target, threshold, addOns.unlabeledWeights(target, view));

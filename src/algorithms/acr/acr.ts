@@ -3,13 +3,14 @@ import { z } from 'zod';
 import { softmaxCrossEntropy } from '../../ops/cross-entropy.js';
 import { stopGradient } from '../../ops/stop-gradient.js';
 import { option, type SectionValues } from '../../options/option-spec.js';
-import { strongViews, type Algorithm, type AlgorithmState, type StepContext, type StepLoss, type TrainBatch } from '../algorithm.js';
-import type { AddOnChain, UnlabeledView } from '../add-on.js';
+import { expectStrongViews, type Algorithm, type AlgorithmState, type StepContext, type StepLoss, type TrainBatch } from '../algorithm.js';
+import type { AddOnChain } from '../add-on.js';
 import { defineLearner, type RunContext, type UnlabeledViews } from '../method.js';
 import { labeledTerm } from '../labeled-term.js';
 import { fixmatchOptions, type FixMatchOptions } from '../fixmatch.js';
 import { logPriorPower } from '../class-prior.js';
 import { ACR_HISTOGRAMS, acrAnchors, adaptiveTau, confidentHistogram, updateEstimate } from './adaptive-tau.js';
+import { jointForward, stepView } from '../joint-forward.js';
 
 /** ACR's balanced head (an auxiliary head; the reported one, as the paper's numbers are its). */
 export const ACR_BALANCED_HEAD = 'balanced';
@@ -146,16 +147,11 @@ export function createAcr(opts: AcrOptions, ctx: Pick<RunContext, 'labeledLoss' 
     },
     loss(batch: TrainBatch, stepCtx: StepContext): StepLoss {
       dropPending();
-      const strongs = strongViews(batch);
-      if (strongs.length !== ACR_VIEWS.strong) throw new Error(`acr: the batch has ${strongs.length} strong views, expected ${ACR_VIEWS.strong}`);
-      const numLabeled = batch.labeledImages.shape[0];
-      const numUnlabeled = batch.weakImages.shape[0];
+      const strongs = expectStrongViews(batch, 'acr', ACR_VIEWS.strong);
       const logitCtx = { step: stepCtx.step, iterations: stepCtx.iterations };
-      const input = tf.concat([batch.labeledImages, batch.weakImages, ...strongs], 0);
-      const { features, logits } = stepCtx.model.forward(input, true);
-      const sizes = [numLabeled, numUnlabeled, ...strongs.map(() => numUnlabeled)];
-      const [logitsX, logitsWeak, ...logitsStrong] = tf.split(logits, sizes, 0) as tf.Tensor2D[];
-      const [featuresX, featuresWeak, featuresStrong] = tf.split(features, sizes, 0) as tf.Tensor2D[];
+      const { labeled, weak: weakPart, strong, features, sizes } = jointForward(stepCtx.model, batch, strongs);
+      const [logitsX, logitsWeak, logitsStrong] = [labeled.logits, weakPart.logits, strong.map((p) => p.logits)];
+      const [featuresX, featuresWeak, featuresStrong] = [labeled.features, weakPart.features, strong[0]!.features];
       const [balancedX, balancedWeak, ...balancedStrong] = tf.split(stepCtx.model.auxLogits(ACR_BALANCED_HEAD, features), sizes, 0) as tf.Tensor2D[];
 
       const lossX = labeledTerm(ctx.labeledLoss, addOns, logitsX!, batch.labeledLabels, logitCtx);
@@ -167,17 +163,7 @@ export function createAcr(opts: AcrOptions, ctx: Pick<RunContext, 'labeledLoss' 
       const balancedTarget = tf.softmax(tf.sub(weak, tf.tensor1d(balancedTargetAdjustment))) as tf.Tensor2D;
       const balancedProbs = tf.softmax(stopGradient(balancedWeak!)) as tf.Tensor2D;
 
-      const view: UnlabeledView = {
-        step: stepCtx.step,
-        iterations: stepCtx.iterations,
-        unlabeledPositions: batch.unlabeledPositions,
-        probs,
-        featuresWeak: featuresWeak!,
-        featuresStrong: featuresStrong!,
-        logitsStrong: logitsStrong[0]!,
-        labeled: { features: featuresX!, labels: batch.labeledLabels },
-        model: stepCtx.model,
-      };
+      const view = stepView(batch, stepCtx, { probs, featuresWeak: featuresWeak!, featuresStrong: featuresStrong!, logitsStrong: logitsStrong[0]!, labeledFeatures: featuresX! });
       const target = addOns.transformTarget(probs, view);
       const threshold = addOns.thresholds(target, view, opts.threshold);
       const standard = eitherConfidentLoss(

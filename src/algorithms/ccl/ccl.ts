@@ -3,13 +3,14 @@ import { z } from 'zod';
 import { softmaxCrossEntropy } from '../../ops/cross-entropy.js';
 import { stopGradient } from '../../ops/stop-gradient.js';
 import { option, type SectionValues } from '../../options/option-spec.js';
-import { strongViews, type Algorithm, type AlgorithmState, type StepContext, type StepLoss, type TrainBatch } from '../algorithm.js';
-import type { AddOnChain, UnlabeledView } from '../add-on.js';
+import { expectStrongViews, type Algorithm, type AlgorithmState, type StepContext, type StepLoss, type TrainBatch } from '../algorithm.js';
+import type { AddOnChain } from '../add-on.js';
 import { defineLearner, type RunContext, type UnlabeledViews } from '../method.js';
 import { labeledTerm } from '../labeled-term.js';
 import { fixmatchOptions, type FixMatchOptions } from '../fixmatch.js';
 import { emaMix, logPriorPower, normalised, priorOf } from '../class-prior.js';
 import { continuousContrastiveLoss, densityConsistencyLoss, energySelection, l2Normalize, sharpen } from './kde.js';
+import { jointForward, stepView } from '../joint-forward.js';
 
 /** CCL's balanced head (reported, as the official log's `Top1_b`), and its two projection heads. */
 export const CCL_BALANCED_HEAD = 'balanced';
@@ -131,17 +132,14 @@ export function createCcl(opts: CclOptions, ctx: Pick<RunContext, 'labeledLoss' 
     },
     loss(batch: TrainBatch, stepCtx: StepContext): StepLoss {
       dropPending();
-      const strongs = strongViews(batch);
-      if (strongs.length !== CCL_VIEWS.strong) throw new Error(`ccl: the batch has ${strongs.length} strong views, expected ${CCL_VIEWS.strong}`);
+      const strongs = expectStrongViews(batch, 'ccl', CCL_VIEWS.strong);
       const numLabeled = batch.labeledImages.shape[0];
       const numUnlabeled = batch.weakImages.shape[0];
       const logitCtx = { step: stepCtx.step, iterations: stepCtx.iterations };
       const model = stepCtx.model;
-      const input = tf.concat([batch.labeledImages, batch.weakImages, ...strongs], 0);
-      const { features, logits } = model.forward(input, true);
-      const sizes = [numLabeled, numUnlabeled, ...strongs.map(() => numUnlabeled)];
-      const [logitsX, logitsWeak, ...logitsStrong] = tf.split(logits, sizes, 0) as tf.Tensor2D[];
-      const [featuresX, featuresWeak, featuresStrong] = tf.split(features, sizes, 0) as tf.Tensor2D[];
+      const { labeled, weak: weakPart, strong, features, sizes } = jointForward(model, batch, strongs);
+      const [logitsX, logitsWeak, logitsStrong] = [labeled.logits, weakPart.logits, strong.map((p) => p.logits)];
+      const [featuresX, featuresWeak, featuresStrong] = [labeled.features, weakPart.features, strong[0]!.features];
       const [balancedX, balancedWeak, ...balancedStrong] = tf.split(model.auxLogits(CCL_BALANCED_HEAD, features), sizes, 0) as tf.Tensor2D[];
 
       // Classification (official loss_cls).
@@ -152,17 +150,7 @@ export function createCcl(opts: CclOptions, ctx: Pick<RunContext, 'labeledLoss' 
       const weak = stopGradient(addOns.adjustUnlabeledLogits(logitsWeak!, logitCtx));
       const combined = tf.add(tf.mul(tf.add(weak, adjustWeak), 0.5), tf.mul(stopGradient(balancedWeak!), 0.5)) as tf.Tensor2D;
       const probs = tf.softmax(combined) as tf.Tensor2D;
-      const view: UnlabeledView = {
-        step: stepCtx.step,
-        iterations: stepCtx.iterations,
-        unlabeledPositions: batch.unlabeledPositions,
-        probs,
-        featuresWeak: featuresWeak!,
-        featuresStrong: featuresStrong!,
-        logitsStrong: logitsStrong[0]!,
-        labeled: { features: featuresX!, labels: batch.labeledLabels },
-        model,
-      };
+      const view = stepView(batch, stepCtx, { probs, featuresWeak: featuresWeak!, featuresStrong: featuresStrong!, logitsStrong: logitsStrong[0]!, labeledFeatures: featuresX! });
       const target = addOns.transformTarget(probs, view);
       const threshold = addOns.thresholds(target, view, opts.threshold);
       const final = tf.argMax(target, 1) as tf.Tensor1D;

@@ -5,11 +5,12 @@ import { stopGradient } from '../../ops/stop-gradient.js';
 import { option, type SectionValues } from '../../options/option-spec.js';
 import { UserError } from '../../errors.js';
 import type { Algorithm, AlgorithmState, StepContext, StepLoss, TrainBatch } from '../algorithm.js';
-import type { AddOnChain, UnlabeledView } from '../add-on.js';
+import type { AddOnChain } from '../add-on.js';
 import { defineLearner, type RunContext } from '../method.js';
 import { fixmatchOptions, type FixMatchOptions } from '../fixmatch.js';
 import { emaMix, normalised } from '../class-prior.js';
 import { expertAdjustments, expertUnlabeledLoss, groupWeights } from './experts.js';
+import { jointForward, stepView } from '../joint-forward.js';
 
 /** The auxiliary heads of experts 2 and 3 (expert 1 is the classifier head). */
 export const CPE_EXPERT_HEADS = ['expert-2', 'expert-3'] as const;
@@ -86,13 +87,9 @@ export function createCpe(opts: CpeOptions, ctx: Pick<RunContext, 'labeledClassC
       addOns.prepare(batch, stepCtx);
     },
     loss(batch: TrainBatch, stepCtx: StepContext): StepLoss {
-      const numLabeled = batch.labeledImages.shape[0];
-      const numUnlabeled = batch.weakImages.shape[0];
       const logitCtx = { step: stepCtx.step, iterations: stepCtx.iterations };
-      const input = tf.concat([batch.labeledImages, batch.weakImages, batch.strongImages], 0);
-      const { features, logits } = stepCtx.model.forward(input, true);
-      const sizes = [numLabeled, numUnlabeled, numUnlabeled];
-      const [featuresX, featuresWeak, featuresStrong] = tf.split(features, sizes, 0) as tf.Tensor2D[];
+      const { labeled, weak, strong, logits, features, sizes } = jointForward(stepCtx.model, batch, [batch.strongImages]);
+      const [featuresX, featuresWeak, featuresStrong] = [labeled.features, weak.features, strong[0]!.features];
       const expertLogits = [logits, ...CPE_EXPERT_HEADS.map((h) => stepCtx.model.auxLogits(h, features))];
       const labeledWeights = addOns.labeledWeights(batch.labeledLabels, logitCtx);
 
@@ -101,17 +98,7 @@ export function createCpe(opts: CpeOptions, ctx: Pick<RunContext, 'labeledClassC
         const perLabeled = softmaxCrossEntropy(tf.add(addOns.adjustLabeledLogits(zX!, logitCtx), tf.tensor1d(adjustments[e]!)) as tf.Tensor2D, batch.labeledLabels);
         const lossX = tf.mean(labeledWeights ? tf.mul(perLabeled, labeledWeights) : perLabeled) as tf.Scalar;
         const probs = tf.softmax(stopGradient(addOns.adjustUnlabeledLogits(zWeak!, logitCtx))) as tf.Tensor2D;
-        const view: UnlabeledView = {
-          step: stepCtx.step,
-          iterations: stepCtx.iterations,
-          unlabeledPositions: batch.unlabeledPositions,
-          probs,
-          featuresWeak: featuresWeak!,
-          featuresStrong: featuresStrong!,
-          logitsStrong: zStrong!,
-          labeled: { features: featuresX!, labels: batch.labeledLabels },
-          model: stepCtx.model,
-        };
+        const view = stepView(batch, stepCtx, { probs, featuresWeak: featuresWeak!, featuresStrong: featuresStrong!, logitsStrong: zStrong!, labeledFeatures: featuresX! });
         const target = addOns.transformTarget(probs, view);
         const threshold = addOns.thresholds(target, view, opts.threshold);
         const final = tf.argMax(target, 1) as tf.Tensor1D;

@@ -3,11 +3,12 @@ import { z } from 'zod';
 import { stopGradient } from '../../ops/stop-gradient.js';
 import { option, type SectionValues } from '../../options/option-spec.js';
 import type { Algorithm, AlgorithmState, StepContext, StepLoss, TrainBatch } from '../algorithm.js';
-import type { AddOnChain, UnlabeledView } from '../add-on.js';
+import type { AddOnChain } from '../add-on.js';
 import { fixmatchOptions, maskedPseudoLabelLoss } from '../fixmatch.js';
 import { labeledTerm } from '../labeled-term.js';
 import { defineLearner, type RunContext } from '../method.js';
 import { CurriculumThresholds } from './curriculum-thresholds.js';
+import { jointForward, stepView } from '../joint-forward.js';
 
 /**
  * FlexMatch options (docs/methods.md §4d; microsoft/Semi-supervised-learning
@@ -63,29 +64,16 @@ export function createFlexMatch(opts: FlexMatchOptions, ctx: Pick<RunContext, 'l
       addOns.prepare(batch, stepCtx);
     },
     loss(batch: TrainBatch, stepCtx: StepContext): StepLoss {
-      const numLabeled = batch.labeledImages.shape[0];
-      const numUnlabeled = batch.weakImages.shape[0];
       const logitCtx = { step: stepCtx.step, iterations: stepCtx.iterations };
-      const input = tf.concat([batch.labeledImages, batch.weakImages, batch.strongImages], 0);
-      const { features, logits } = stepCtx.model.forward(input, true);
-      const [logitsX, logitsWeak, logitsStrong] = tf.split(logits, [numLabeled, numUnlabeled, numUnlabeled], 0) as tf.Tensor2D[];
-      const [featuresX, featuresWeak, featuresStrong] = tf.split(features, [numLabeled, numUnlabeled, numUnlabeled], 0) as tf.Tensor2D[];
+      const { labeled, weak, strong } = jointForward(stepCtx.model, batch, [batch.strongImages]);
+      const [logitsX, logitsWeak, logitsStrong] = [labeled.logits, weak.logits, strong[0]!.logits];
+      const [featuresX, featuresWeak, featuresStrong] = [labeled.features, weak.features, strong[0]!.features];
 
       const lossX = labeledTerm(ctx.labeledLoss, addOns, logitsX, batch.labeledLabels, logitCtx);
       const probs = stopGradient(tf.softmax(addOns.adjustUnlabeledLogits(logitsWeak, logitCtx))) as tf.Tensor2D;
       const linear = tf.argMax(probs, 1) as tf.Tensor1D;
 
-      const view: UnlabeledView = {
-        step: stepCtx.step,
-        iterations: stepCtx.iterations,
-        unlabeledPositions: batch.unlabeledPositions,
-        probs,
-        featuresWeak,
-        featuresStrong,
-        logitsStrong,
-        labeled: { features: featuresX!, labels: batch.labeledLabels },
-        model: stepCtx.model,
-      };
+      const view = stepView(batch, stepCtx, { probs, featuresWeak: featuresWeak, featuresStrong: featuresStrong, logitsStrong: logitsStrong, labeledFeatures: featuresX! });
       const target = addOns.transformTarget(probs, view);
       // τ·M(β_c) of each sample's class, as a one-hot product: a gather would ask the tape for a
       // gradient of its int32 indices (tfjs refuses), and the indices do hang off the forward.

@@ -4,12 +4,13 @@ import { softCrossEntropy, softmaxCrossEntropy } from '../../ops/cross-entropy.j
 import { stopGradient } from '../../ops/stop-gradient.js';
 import { option, type SectionValues } from '../../options/option-spec.js';
 import { UserError } from '../../errors.js';
-import { strongViews, type Algorithm, type AlgorithmState, type StepContext, type StepLoss, type TrainBatch } from '../algorithm.js';
-import type { AddOnChain, UnlabeledView } from '../add-on.js';
+import { expectStrongViews, type Algorithm, type AlgorithmState, type StepContext, type StepLoss, type TrainBatch } from '../algorithm.js';
+import type { AddOnChain } from '../add-on.js';
 import { defineLearner, type RunContext, type UnlabeledViews } from '../method.js';
 import { fixmatchOptions, type FixMatchOptions } from '../fixmatch.js';
 import { logPriorPower, priorOf } from '../class-prior.js';
 import { labeledLossScale, simproMStep, type SimProPriors } from './m-step.js';
+import { jointForward, stepView } from '../joint-forward.js';
 
 /** Views per unlabeled image: one weak, two strong (official `TransformFixMatch`: weak, strong, strong1). */
 export const SIMPRO_VIEWS: UnlabeledViews = { weak: 1, strong: 2 };
@@ -103,16 +104,13 @@ export function createSimPro(opts: SimProOptions, ctx: Pick<RunContext, 'labeled
     },
     loss(batch: TrainBatch, stepCtx: StepContext): StepLoss {
       dropPending();
-      const strongs = strongViews(batch);
-      if (strongs.length !== SIMPRO_VIEWS.strong) throw new Error(`simpro: the batch has ${strongs.length} strong views, expected ${SIMPRO_VIEWS.strong}`);
+      const strongs = expectStrongViews(batch, 'simpro', SIMPRO_VIEWS.strong);
       const batchLabeled = batch.labeledImages.shape[0];
       const batchUnlabeled = batch.weakImages.shape[0];
       const logitCtx = { step: stepCtx.step, iterations: stepCtx.iterations };
-      const input = tf.concat([batch.labeledImages, batch.weakImages, ...strongs], 0);
-      const { features, logits } = stepCtx.model.forward(input, true);
-      const sizes = [batchLabeled, batchUnlabeled, ...strongs.map(() => batchUnlabeled)];
-      const [logitsX, logitsWeak, ...logitsStrong] = tf.split(logits, sizes, 0) as tf.Tensor2D[];
-      const [featuresX, featuresWeak, featuresStrong] = tf.split(features, sizes, 0) as tf.Tensor2D[];
+      const { labeled, weak: weakPart, strong } = jointForward(stepCtx.model, batch, strongs);
+      const [logitsX, logitsWeak, logitsStrong] = [labeled.logits, weakPart.logits, strong.map((p) => p.logits)];
+      const [featuresX, featuresWeak, featuresStrong] = [labeled.features, weakPart.features, strong[0]!.features];
       const adjustAll = tf.tensor1d(logPriorPower(s.all, opts.simproTau));
 
       const zX = tf.add(addOns.adjustLabeledLogits(logitsX!, logitCtx), adjustAll) as tf.Tensor2D;
@@ -123,17 +121,7 @@ export function createSimPro(opts: SimProOptions, ctx: Pick<RunContext, 'labeled
 
       const weak = stopGradient(addOns.adjustUnlabeledLogits(logitsWeak!, logitCtx));
       const probs = simproPseudoLabels(weak, s.unlabeled, opts.simproTau);
-      const view: UnlabeledView = {
-        step: stepCtx.step,
-        iterations: stepCtx.iterations,
-        unlabeledPositions: batch.unlabeledPositions,
-        probs,
-        featuresWeak: featuresWeak!,
-        featuresStrong: featuresStrong!,
-        logitsStrong: logitsStrong[0]!,
-        labeled: { features: featuresX!, labels: batch.labeledLabels },
-        model: stepCtx.model,
-      };
+      const view = stepView(batch, stepCtx, { probs, featuresWeak: featuresWeak!, featuresStrong: featuresStrong!, logitsStrong: logitsStrong[0]!, labeledFeatures: featuresX! });
       const target = addOns.transformTarget(probs, view);
       const threshold = addOns.thresholds(target, view, opts.threshold);
       const mask = tf.cast(tf.greaterEqual(tf.max(target, 1), threshold), 'float32') as tf.Tensor1D;
