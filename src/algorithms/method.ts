@@ -66,8 +66,8 @@ interface EntryCommon<N extends string, S extends readonly OptionSection[]> {
   readonly sections: S;
   /** Data-dependent values, filled once the dataset is loaded; must return every key it got. */
   readonly resolve?: (values: SectionsValues<S>, data: DataFacts) => SectionsValues<S>;
-  /** Lines drawn on the learning curves. */
-  readonly chartMarkers?: (values: SectionsValues<S>) => readonly ChartMarker[];
+  /** Lines drawn on the learning curves; `run.iterations` is the run's length. */
+  readonly chartMarkers?: (values: SectionsValues<S>, run: { readonly iterations: number }) => readonly ChartMarker[];
   /** Refuses, with a UserError, values that cannot work with the rest of the config (before any work). */
   readonly validate?: (values: SectionsValues<S>, config: Readonly<Record<string, unknown>>) => void;
 }

@@ -169,14 +169,15 @@ export class MethodRegistry {
     return out;
   }
 
-  /** Markers every method of the composition draws on the learning curves. */
   /** Runs every entry's `validate` on a resolved config. */
   validate(config: Composition): void {
     for (const e of this.entriesOf(config)) (e.validate as ((v: Values, c: object) => void) | undefined)?.(valuesOf(e, config), config);
   }
 
-  chartMarkers(config: Composition): ChartMarker[] {
-    return this.entriesOf(config).flatMap((e) => (e.chartMarkers ? (e.chartMarkers as (v: Values) => readonly ChartMarker[])(valuesOf(e, config)) : []));
+  /** Markers every method of the composition draws on the learning curves. */
+  chartMarkers(config: Composition & { readonly iterations?: unknown }): ChartMarker[] {
+    const run = { iterations: Number(config.iterations) };
+    return this.entriesOf(config).flatMap((e) => (e.chartMarkers ? (e.chartMarkers as (v: Values, r: typeof run) => readonly ChartMarker[])(valuesOf(e, config), run) : []));
   }
 
   /**

@@ -5,7 +5,7 @@
 import type { PseudoLabelWindow } from '../eval/pseudo-label-tracker.js';
 import { assignShotGroups, type ShotGroup } from '../eval/shot-groups.js';
 import { barChartSvg, escapeXml, heatMapSvg, lineChartSvg, type BarSeries, type LineSeries } from './charts.js';
-import type { RunSummary, ReportedMetrics, SelectionNumbers } from './run-summary.js';
+import type { GenerationSummary, RunSummary, ReportedMetrics, SelectionNumbers } from './run-summary.js';
 
 /** What the learning curves read of an evaluation (an EvalRecord, or an `eval` line of events.jsonl). */
 export interface CurveEval {
@@ -218,6 +218,7 @@ export function writeSummaryMarkdown(summary: RunSummary): string {
   }
 
   const labels = classLabels(summary);
+  if (summary.generations && summary.generations.length > 0) lines.push(...generationsTable(summary.generations, labels));
   const pl = summary.pseudoLabels;
   const fin = pl?.sources['final'];
   lines.push('## Per class', '');
@@ -626,4 +627,24 @@ export function renderRunReportHtml(summary: RunSummary, history: RunHistory = {
   ];
   if (fin) items.push(['tail PL recall', pct(meanOf(fin.all.averaged.recall, tail))]);
   return renderHtmlPage(runTitle(summary), items, writeSummaryMarkdown(summary), charts ?? runCharts(summary, history), chartSrc);
+}
+
+/**
+ * CReST's generations: each one's steps, the labeled images it trained on, and per class the
+ * pseudo-labeled images it added with the share whose true class that is.
+ */
+function generationsTable(generations: ReadonlyArray<GenerationSummary>, labels: ReadonlyArray<string>): string[] {
+  const cell = (n: number, precision: number | null): string => (n === 0 ? '0' : `${n} (${pct(precision)})`);
+  return [
+    '## Generations (CReST)',
+    '',
+    'Each generation re-trains from a fresh model on the labeled split plus the pseudo-labeled images picked at its start; a cell is the images added as that class (the share whose true class it is).',
+    '',
+    `| generation | steps | labeled | ${labels.join(' | ')} |`,
+    `|---:|---|---:|${labels.map(() => '---:').join('|')}|`,
+    ...generations.map(
+      (g) => `| ${g.index + 1} | ${g.startStep}–${g.endStep} | ${g.labeledPerClass.reduce((a, b) => a + b, 0)} | ${g.addedPerClass.map((n, c) => cell(n, g.addedPrecision[c] ?? null)).join(' | ')} |`,
+    ),
+    '',
+  ];
 }

@@ -180,6 +180,11 @@ describe('fixmatch --with crest, two generations on tiny data', () => {
     // The picks are mostly right on this easy data.
     gens[1].addedPrecision.forEach((p, k) => expected[k] > 0 && expect(p!).toBeGreaterThan(0.5));
     expect(events.filter((e) => e.type === 'generation').map((e) => e.step)).toEqual([0, 20]);
+    // report.md tabulates the generations: the second adds `expected` with its precision.
+    const report = readFileSync(path.join(full.runDir, 'report.md'), 'utf8');
+    expect(report).toContain('## Generations (CReST)');
+    expect(report).toMatch(/\| 1 \| 0–20 \| 90 \| 0 \| 0 \| 0 \| 0 \|/);
+    expect(report).toContain(`| 2 | 20–40 | ${90 + expected.reduce((a, b) => a + b, 0)} |`);
 
     // The checkpoint at the boundary holds a freshly initialised student, its EMA copy and zero momentum.
     const fresh = createRunModel({ ...config, seed: generationInitSeed(config.seed, 1) }, { numClasses: 4, inputChannels: 1 });

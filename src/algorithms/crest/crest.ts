@@ -110,6 +110,7 @@ export const crestMethod = defineAddOn({
   code: 'ytaek-oh/daso lib/algorithm/fm_crest.py; google-research/crest',
   defaultBase: 'fixmatch',
   requires: ['pseudo-label-target'],
+  chartMarkers: (values, run) => generationBoundaries(run.iterations, values.crestGenerations).map((step, g) => ({ step, label: `CReST generation ${g + 2}` })),
   sections: [crestOptions],
   validate: (values, config) => {
     const base = String(config.algorithm);

@@ -150,6 +150,7 @@ export const darpMethod = defineAddOn({
   code: 'ytaek-oh/daso lib/algorithm/darp_reproduce.py; bbuing9/DARP common.py',
   defaultBase: 'fixmatch',
   requires: ['pseudo-label-target'],
+  chartMarkers: (values, run) => [{ step: darpWarmupSteps(run.iterations, values.darpWarmup), label: 'DARP warm-up ends' }],
   sections: [darpOptions],
   resolve: (values, data) => ({ ...values, darpTarget: resolveDarpTarget(values.darpTarget, data.gammaL, data.gammaU) }),
   validate: (values, config) => {
