@@ -107,11 +107,13 @@ export interface AddOn {
    */
   unlabeledClassWeights?(view: UnlabeledView): tf.Tensor1D;
   /**
-   * The temperature of the alignment target π^t the add-on aligns to this step (CReST+'s
-   * progressive one). A learner with its own distribution alignment (ReMixMatch) takes it for its
-   * target instead of aligning twice, and says so in `view.alignedByLearner`.
+   * The add-on aligns the target to the labeled distribution (CReST+), at this step's temperature
+   * of the target π^t, or null for the learner's own temperature (CReST's constant alignment, as
+   * rm_crest.py passes `da_t=None`). A learner with its own distribution alignment (ReMixMatch)
+   * aligns once at that temperature instead of twice, and says so in `view.alignedByLearner`.
+   * At most one add-on of a run aligns.
    */
-  alignmentTemperature?(): number;
+  alignmentTemperature?(): number | null;
   /**
    * The logits [B_u, C] the unlabeled loss is taken on, from the strong logits (DebiasPL's
    * adaptive margin, z_strong + τ·log p̂); gradient flows. Exclusive point `strong-logits`.
@@ -161,7 +163,9 @@ export interface AddOnChain extends RunHooks {
   transformTarget(target: tf.Tensor2D, view: UnlabeledView): tf.Tensor2D;
   /** The claiming add-on's per-sample thresholds [B_u], or `fallback` (the learner's own) when none claims them. */
   thresholds(target: tf.Tensor2D, view: UnlabeledView, fallback: number): tf.Tensor1D | number;
-  /** The first add-on's alignment temperature, or null when no add-on aligns. */
+  /** Whether an add-on aligns the target (it has `alignmentTemperature`). */
+  readonly aligns: boolean;
+  /** The aligning add-on's temperature, or null (none aligns, or it takes the learner's own). */
   alignmentTemperature(): number | null;
   /** The claiming add-on's logits for the unlabeled loss, or the strong logits unchanged. */
   adjustStrongLogits(logitsStrong: tf.Tensor2D, view: UnlabeledView): tf.Tensor2D;
@@ -190,6 +194,8 @@ export function composeAddOns(addOns: readonly AddOn[]): AddOnChain {
   if (new Set(names).size !== names.length) throw new Error(`composeAddOns: an add-on appears twice in [${names.join(', ')}]`);
   const generational = addOns.filter((a) => a.generation);
   if (generational.length > 1) throw new Error(`composeAddOns: ${generational.map((a) => a.name).join(' and ')} both cut the run into generations`);
+  const aligning = addOns.filter((a) => a.alignmentTemperature);
+  if (aligning.length > 1) throw new Error(`composeAddOns: ${aligning.map((a) => a.name).join(' and ')} both align the target`);
   const merge = <T>(what: string, parts: Array<[string, Readonly<Record<string, T>>]>, reserved: ReadonlySet<string>): Record<string, T> => {
     const out: Record<string, T> = {};
     for (const [owner, part] of parts) {
@@ -232,9 +238,9 @@ export function composeAddOns(addOns: readonly AddOn[]): AddOnChain {
       const owner = addOns.find((a) => a.thresholds);
       return owner ? owner.thresholds!(target, view) : fallback;
     },
+    aligns: aligning.length > 0,
     alignmentTemperature() {
-      const owner = addOns.find((a) => a.alignmentTemperature);
-      return owner ? owner.alignmentTemperature!() : null;
+      return aligning[0]?.alignmentTemperature?.() ?? null;
     },
     adjustStrongLogits(logitsStrong, view) {
       const owner = addOns.find((a) => a.adjustStrongLogits);

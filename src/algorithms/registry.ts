@@ -119,8 +119,13 @@ export class MethodRegistry {
       }
       for (const need of addOn.requires ?? []) {
         if (!(base.capabilities ?? []).includes(need)) {
-          // Only learners the add-on can join: one that fills a point the add-on claims (SimPro its logits) would refuse it too.
-          const able = this.learnerNames().filter((n) => (this.learner(n).capabilities ?? []).includes(need) && !(this.learner(n).claims ?? []).some((p) => (addOn.claims ?? []).includes(p)));
+          // Only learners the add-on can join: one that fills a point the add-on claims (SimPro its
+          // logits), or reports its own head beside an add-on that does (ACR beside ABC), refuses it too.
+          const able = this.learnerNames().filter((n) => {
+            const learner = this.learner(n);
+            if (!(learner.capabilities ?? []).includes(need) || (learner.claims ?? []).some((p) => (addOn.claims ?? []).includes(p))) return false;
+            return !(reportsHead(addOn) && reportsHead(learner));
+          });
           throw new UserError(
             '--with',
             `${name} cannot be added to ${base.name}: ${name} needs a learner that ${LEARNER_CAPABILITIES[need]}, and ${base.name} does not${addOn.pairedWith ? ` (${addOn.pairedWith})` : ''}`,
@@ -177,7 +182,9 @@ export class MethodRegistry {
   /** Markers every method of the composition draws on the learning curves. */
   chartMarkers(config: Composition & { readonly iterations?: unknown }): ChartMarker[] {
     const run = { iterations: Number(config.iterations) };
-    return this.entriesOf(config).flatMap((e) => (e.chartMarkers ? (e.chartMarkers as (v: Values, r: typeof run) => readonly ChartMarker[])(valuesOf(e, config), run) : []));
+    const markers = this.entriesOf(config).flatMap((e) => (e.chartMarkers ? (e.chartMarkers as (v: Values, r: typeof run) => readonly ChartMarker[])(valuesOf(e, config), run) : []));
+    // A marker from the run's length needs one (a hand-written config may lack it).
+    return markers.filter((m) => Number.isFinite(m.step));
   }
 
   /**
@@ -294,4 +301,12 @@ function valuesOf(entry: MethodEntry, config: object): Values {
 
 function unique<T>(items: readonly T[]): T[] {
   return [...new Set(items)];
+}
+
+/** Whether an entry's model, at its default options, reports a head of its own (ABC, ACR, CCL, CPE). */
+function reportsHead(entry: MethodEntry): boolean {
+  if (!entry.model) return false;
+  const defaults: Values = {};
+  for (const section of entry.sections) for (const [key, spec] of Object.entries(section)) defaults[key] = (spec as { readonly default: unknown }).default;
+  return (entry.model as (v: Values) => ModelNeeds)(defaults).reportedHead !== undefined;
 }

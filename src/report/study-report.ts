@@ -19,8 +19,8 @@ export interface MeanStd {
 
 /**
  * The metrics a study table shows: fractions in [0, 1] shown as percentages, and `priorKl`, the
- * KL(π̂ ‖ π) in nats of the run's estimate of the unlabeled class prior (its first logged source:
- * the learner's own, else its first add-on's), shown as is.
+ * KL(π̂ ‖ π) in nats of the run's estimate of the unlabeled class prior (the source of its learner,
+ * else of its first add-on that logs one), shown as is.
  */
 export const STUDY_METRICS = ['balancedAccuracy', 'top1', 'many', 'medium', 'few', 'tailPlRecall', 'tailPlPrecision', 'priorKl'] as const;
 export type StudyMetric = (typeof STUDY_METRICS)[number];
@@ -139,7 +139,7 @@ export function writeStudyMarkdown(results: StudyResults): string {
   lines.push(`# Study ${results.id}: ${results.methods.join(' vs ')}`, '');
   lines.push(
     `${results.header}. Seeds ${results.seeds.join(', ')}; backend ${results.backends.join(', ') || '—'}. ` +
-      `Each number is the mean ± sample standard deviation over seeds of the runs' reported test metrics, in %, ` +
+      `Each number is the mean ± sample standard deviation over seeds of the runs' reported test metrics, in % (the prior-estimate KL in nats), ` +
       `each run reported with its recorded selection rule (${results.selectionRules.join(', ') || '—'}), never the best test value. ` +
       `"k/n" marks a cell with k of its n runs finished.`,
     '',
@@ -171,7 +171,7 @@ export function writeStudyMarkdown(results: StudyResults): string {
     lines.push(
       '## Estimate of the unlabeled class prior: KL(π̂ ‖ π)',
       '',
-      "In nats, at the last evaluation, for methods that estimate the unlabeled distribution (each run's first logged source: the learner's own, else its first add-on's); — for those that do not.",
+      "In nats, at the last evaluation that logged an estimate, for methods that estimate the unlabeled distribution (the learner's own estimate, else its first add-on's); — for those that do not.",
       '',
       ...layoutTable(results, [{ metric: 'priorKl', name: '' }], marks),
       '',

@@ -41,10 +41,8 @@ function metricOf(s: RunSummary, metric: StudyMetric, tail: ReadonlyArray<number
       return tailPlOf(s, tail, 'recall');
     case 'tailPlPrecision':
       return tailPlOf(s, tail, 'precision');
-    case 'priorKl': {
-      const [first] = Object.values(s.priorEstimates?.sources ?? {});
-      return first ? first.kl : null;
-    }
+    case 'priorKl':
+      return priorKlOf(s);
   }
 }
 
@@ -161,4 +159,15 @@ export function studyWallSeconds(studyDir: string, statuses: ReadonlyArray<RunSt
 export async function readStudyResults(studyDir: string, plan: StudyPlan): Promise<StudyResults> {
   const statuses = await readStudyStatus(studyDir, plan);
   return aggregateStudy(plan, statuses, studyWallSeconds(studyDir, statuses));
+}
+
+/**
+ * KL(π̂ ‖ π) of a run's own estimate of the unlabeled prior: the source named after the first of
+ * its methods (learner, then add-ons in order) that logged one, so that every seed of a cell
+ * reports the same estimator (SimPro logs nothing before its first M-step; an add-on may).
+ */
+function priorKlOf(s: RunSummary): number | null {
+  const sources = s.priorEstimates?.sources ?? {};
+  const own = s.algorithm.split('+').find((name) => sources[name] !== undefined);
+  return own ? sources[own]!.kl : null;
 }

@@ -67,7 +67,7 @@ describe('CReST+ on ReMixMatch', () => {
   it('hands its progressive temperature to the learner and does not align a target the learner aligned', () => {
     const crest = createCrest({ crestGenerations: 3, crestAlpha: 3, crestAlign: 'progressive', crestTMin: 0.5 }, { numClasses: 2, labeledClassCounts: [8, 2], iterations: 9 });
     const chain = composeAddOns([crest]);
-    expect(chain.alignmentTemperature()).toBe(1);
+    expect([chain.aligns, chain.alignmentTemperature()]).toEqual([true, 1]);
     tf.tidy(() => {
       const target = tf.tensor2d([[0.5, 0.5]]);
       // Taken over by the learner: the very tensor comes back, and the alignment window stays empty.
@@ -77,7 +77,11 @@ describe('CReST+ on ReMixMatch', () => {
       expect(round(chain.transformTarget(target, view(false)).dataSync(), 5)).toEqual([0.8, 0.2]);
     });
     const off = createCrest({ crestGenerations: 3, crestAlpha: 3, crestAlign: 'off', crestTMin: 0.5 }, { numClasses: 2, labeledClassCounts: [8, 2], iterations: 9 });
+    expect(composeAddOns([off]).aligns).toBe(false);
     expect(composeAddOns([off]).alignmentTemperature()).toBeNull();
+    // Constant alignment: the learner aligns once at its own temperature (rm_crest.py: da_t = None).
+    const constant = composeAddOns([createCrest({ crestGenerations: 3, crestAlpha: 3, crestAlign: 'constant', crestTMin: 0.5 }, { numClasses: 2, labeledClassCounts: [8, 2], iterations: 9 })]);
+    expect([constant.aligns, constant.alignmentTemperature()]).toEqual([true, null]);
   });
 
   it('the ramp-up restarts at each generation (rm_crest.py cons_rampup_func)', () => {
@@ -101,6 +105,8 @@ describe('refusals on ReMixMatch', () => {
   it('name the papers\' base learners, and suggest only learners the add-on can join (not those that own the points it claims)', () => {
     // DebiasPL claims the unlabeled and strong logits; ACR, CPE and CCL own the unlabeled logits themselves.
     expectUserError(() => config('remixmatch', ['debiaspl']), /debiaspl cannot be added to remixmatch: .*\(DebiasPL is built on FixMatch: .*\)\. Use debiaspl with fixmatch, pseudo-label, flexmatch\.$/);
+    // ACR, CCL and CPE report a head of their own, as ABC does: a run reports one.
+    expectUserError(() => config('mean-teacher', ['abc']), /Use abc with fixmatch, flexmatch, remixmatch, simpro\.$/);
     expectUserError(() => config('remixmatch', ['adsh']), /adsh cannot be added to remixmatch: .*Adsh only supports FixMatch as the base algorithm.*\. Use adsh with fixmatch, pseudo-label, acr, simpro, cpe, ccl\.$/);
   });
 });

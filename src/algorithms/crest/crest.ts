@@ -54,7 +54,7 @@ export function createCrest(opts: CrestOptions, ctx: CrestContext): AddOn {
   return {
     name: 'crest',
     boundaries: ends,
-    ...(opts.crestAlign === 'off' ? {} : { alignmentTemperature: temperature }),
+    ...(opts.crestAlign === 'off' ? {} : { alignmentTemperature: () => (opts.crestAlign === 'progressive' ? temperature() : null) }),
     transformTarget(target: tf.Tensor2D, view: UnlabeledView): tf.Tensor2D {
       if (opts.crestAlign === 'off' || view.alignedByLearner === true) return target;
       if (seen.has(view)) throw new Error('crest: transformTarget called twice in one step; the alignment window takes one batch per step');

@@ -103,7 +103,7 @@ export function createReMixMatch(opts: ReMixMatchOptions, ctx: Pick<RunContext, 
       pending = batchMean;
       // An add-on that aligns (CReST+) hands its temperature to this alignment instead of
       // aligning the sharpened guess again (rm_crest.py); with alignment off nothing aligns.
-      const handed = addOns.alignmentTemperature();
+      const handed = addOns.aligns ? addOns.alignmentTemperature() : null;
       const alignTo = handed === null ? target : alignmentTarget(ctx.labeledClassCounts, handed);
       const aligned = aligns ? alignDistribution(probs, queue.meanWith(batchMean), alignTo) : probs;
       const sharpened = sharpen(aligned, opts.remixmatchTemperature);
@@ -117,7 +117,7 @@ export function createReMixMatch(opts: ReMixMatchOptions, ctx: Pick<RunContext, 
         logitsStrong,
         labeled: { features: featuresX!, labels: batch.labeledLabels },
         model: stepCtx.model,
-        alignedByLearner: handed !== null,
+        alignedByLearner: addOns.aligns,
       };
       const guess = addOns.transformTarget(sharpened, view);
       assertNoThresholdsOrStrongLogits('remixmatch', addOns, guess, view);
@@ -213,7 +213,7 @@ export const remixmatchMethod = defineLearner({
     if (withAddOns.includes('crest') && config.crestAlign !== 'off' && resolveDistAlign(values.remixmatchDistAlign, Number(config.gammaL), Number(config.gammaU)) === 'off') {
       throw new UserError(
         '--crest-align',
-        `is ${String(config.crestAlign)}, and on remixmatch CReST+ aligns through ReMixMatch's distribution alignment (DASO rm_crest.py hands it the progressive temperature), which is off here (--remixmatch-dist-align ${values.remixmatchDistAlign}${values.remixmatchDistAlign === 'auto' ? `: γ_l ${String(config.gammaL)} ≠ γ_u ${String(config.gammaU)}` : ''})`,
+        `is ${String(config.crestAlign)}, and on remixmatch CReST+ aligns through ReMixMatch's distribution alignment (DASO rm_crest.py aligns once, ReMixMatch's alignment at CReST+'s temperature), which is off here (--remixmatch-dist-align ${values.remixmatchDistAlign}${values.remixmatchDistAlign === 'auto' ? `: γ_l ${String(config.gammaL)} ≠ γ_u ${String(config.gammaU)}` : ''})`,
         'Pass --remixmatch-dist-align on for CReST+, or --crest-align off for plain CReST.',
       );
     }
