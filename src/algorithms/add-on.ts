@@ -160,6 +160,8 @@ export interface AddOnChain extends RunHooks {
    * a learner on mixed rows has no sample to apply such a weight to.
    */
   readonly weightsSamples: boolean;
+  /** Whether an add-on weights the losses per class (`labeledClassWeights`/`unlabeledClassWeights`). */
+  readonly weightsClasses: boolean;
   transformTarget(target: tf.Tensor2D, view: UnlabeledView): tf.Tensor2D;
   /** The claiming add-on's per-sample thresholds [B_u], or `fallback` (the learner's own) when none claims them. */
   thresholds(target: tf.Tensor2D, view: UnlabeledView, fallback: number): tf.Tensor1D | number;
@@ -231,6 +233,7 @@ export function composeAddOns(addOns: readonly AddOn[]): AddOnChain {
       return parts.length === 0 ? null : parts.reduce((w, p) => tf.mul(w, p) as tf.Tensor1D);
     },
     weightsSamples: addOns.some((a) => a.labeledWeights || a.unlabeledWeights),
+    weightsClasses: addOns.some((a) => a.labeledClassWeights || a.unlabeledClassWeights),
     transformTarget(target, view) {
       return addOns.reduce((t, a) => (a.transformTarget ? a.transformTarget(t, view) : t), target);
     },

@@ -41,7 +41,7 @@ export function createFixMatch(opts: FixMatchOptions, ctx: Pick<RunContext, 'lab
       const probs = stopGradient(tf.softmax(addOns.adjustUnlabeledLogits(logitsWeak, logitCtx))) as tf.Tensor2D;
       const linear = tf.argMax(probs, 1) as tf.Tensor1D;
 
-      const view = stepView(batch, stepCtx, { probs, featuresWeak: featuresWeak, featuresStrong: featuresStrong, logitsStrong: logitsStrong, labeledFeatures: featuresX! });
+      const view = stepView(batch, stepCtx, { probs, featuresWeak, featuresStrong, logitsStrong, labeledFeatures: featuresX! });
       const target = addOns.transformTarget(probs, view);
       const threshold = addOns.thresholds(target, view, opts.threshold);
       const { final, mask, lossU } = maskedPseudoLabelLoss(addOns.adjustStrongLogits(logitsStrong, view), target, threshold, addOns.unlabeledWeights(target, view));

@@ -1,5 +1,5 @@
 import { UserError } from '../errors.js';
-import type { OptionSection, OptionSpec } from '../options/option-spec.js';
+import { sectionDefaults, type OptionSection, type OptionSpec } from '../options/option-spec.js';
 import type { Algorithm } from './algorithm.js';
 import { composeAddOns, type ExclusivePoint } from './add-on.js';
 import { LEARNER_CAPABILITIES, ONE_VIEW_EACH, type AddOnEntry, type ChartMarker, type DataFacts, type FinishContext, type LearnerEntry, type MethodEntry, type ModelNeeds, type RunContext, type UnlabeledViews } from './method.js';
@@ -306,7 +306,6 @@ function unique<T>(items: readonly T[]): T[] {
 /** Whether an entry's model, at its default options, reports a head of its own (ABC, ACR, CCL, CPE). */
 function reportsHead(entry: MethodEntry): boolean {
   if (!entry.model) return false;
-  const defaults: Values = {};
-  for (const section of entry.sections) for (const [key, spec] of Object.entries(section)) defaults[key] = (spec as { readonly default: unknown }).default;
+  const defaults: Values = Object.assign({}, ...entry.sections.map((section) => sectionDefaults(section)));
   return (entry.model as (v: Values) => ModelNeeds)(defaults).reportedHead !== undefined;
 }

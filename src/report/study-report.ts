@@ -166,8 +166,7 @@ export function writeStudyMarkdown(results: StudyResults): string {
     ...layoutTable(results, [{ metric: 'tailPlRecall', name: 'recall' }, { metric: 'tailPlPrecision', name: 'precision' }], marks),
     '',
   );
-  const estimators = results.methods.filter((method) => results.gammaU.some((g) => cellOf(results, method, g)?.metrics.priorKl));
-  if (estimators.length > 0) {
+  if (results.methods.some((method) => results.gammaU.some((g) => cellOf(results, method, g)?.metrics.priorKl))) {
     lines.push(
       '## Estimate of the unlabeled class prior: KL(π̂ ‖ π)',
       '',

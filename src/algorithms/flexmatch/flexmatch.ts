@@ -73,7 +73,7 @@ export function createFlexMatch(opts: FlexMatchOptions, ctx: Pick<RunContext, 'l
       const probs = stopGradient(tf.softmax(addOns.adjustUnlabeledLogits(logitsWeak, logitCtx))) as tf.Tensor2D;
       const linear = tf.argMax(probs, 1) as tf.Tensor1D;
 
-      const view = stepView(batch, stepCtx, { probs, featuresWeak: featuresWeak, featuresStrong: featuresStrong, logitsStrong: logitsStrong, labeledFeatures: featuresX! });
+      const view = stepView(batch, stepCtx, { probs, featuresWeak, featuresStrong, logitsStrong, labeledFeatures: featuresX! });
       const target = addOns.transformTarget(probs, view);
       // τ·M(β_c) of each sample's class, as a one-hot product: a gather would ask the tape for a
       // gradient of its int32 indices (tfjs refuses), and the indices do hang off the forward.

@@ -120,7 +120,7 @@ export function createMixMatch(opts: MixMatchOptions, ctx: Pick<RunContext, 'see
       };
       const target = addOns.transformTarget(sharpened, view);
       assertNoThresholdsOrStrongLogits('mixmatch', addOns, target, view);
-      assertNoSampleWeights('mixmatch', addOns, { classWeights: false }, logitCtx, view);
+      assertNoSampleWeights('mixmatch', addOns, { classWeights: false });
 
       const targets = tf.concat([tf.cast(tf.oneHot(batch.labeledLabels, c), 'float32'), ...new Array<tf.Tensor2D>(k).fill(target)], 0) as tf.Tensor2D;
       const mixedTargets = mixWithPartner(targets, draw.partner, draw.lambda);

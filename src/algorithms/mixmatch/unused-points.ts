@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import type { AddOnChain, LogitContext, UnlabeledView } from '../add-on.js';
+import type { AddOnChain, UnlabeledView } from '../add-on.js';
 
 /**
  * The weight points (2, 4) of a learner whose losses run over MIXED rows: a weight per sample has
@@ -7,13 +7,13 @@ import type { AddOnChain, LogitContext, UnlabeledView } from '../add-on.js';
  * (ReMixMatch: `classWeights`) takes class weights. The registry refuses add-ons that require
  * what the learner lacks (`labeled-sample-weights`, `unlabeled-sample-weights`,
  * `class-loss-weights`), so a weight here is an add-on that forgot to declare it: thrown, naming
- * the fix, never ignored. Creates no tensor when no add-on gives weights.
+ * the fix, never ignored. Reads the chain's flags only: no tensor is made.
  */
-export function assertNoSampleWeights(learner: string, addOns: AddOnChain, opts: { readonly classWeights: boolean }, ctx: LogitContext, view?: UnlabeledView): void {
+export function assertNoSampleWeights(learner: string, addOns: AddOnChain, opts: { readonly classWeights: boolean }): void {
   if (addOns.weightsSamples) {
     throw new Error(`${learner}: an add-on weights samples, and ${learner}'s rows are mixed; the add-on must declare requires: ['labeled-sample-weights'] or ['unlabeled-sample-weights']`);
   }
-  if (!opts.classWeights && (addOns.labeledClassWeights(ctx) !== null || (view !== undefined && addOns.unlabeledClassWeights(view) !== null))) {
+  if (!opts.classWeights && addOns.weightsClasses) {
     throw new Error(`${learner}: an add-on weights the loss per class, and ${learner} does not; the add-on must declare requires: ['class-loss-weights']`);
   }
 }

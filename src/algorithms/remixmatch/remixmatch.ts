@@ -121,7 +121,7 @@ export function createReMixMatch(opts: ReMixMatchOptions, ctx: Pick<RunContext, 
       };
       const guess = addOns.transformTarget(sharpened, view);
       assertNoThresholdsOrStrongLogits('remixmatch', addOns, guess, view);
-      assertNoSampleWeights('remixmatch', addOns, { classWeights: true }, logitCtx, view);
+      assertNoSampleWeights('remixmatch', addOns, { classWeights: true });
 
       const targets = tf.concat([tf.cast(tf.oneHot(batch.labeledLabels, c), 'float32'), ...new Array<tf.Tensor2D>(1 + k).fill(guess)], 0) as tf.Tensor2D;
       const mixedTargets = mixWithPartner(targets, draw.partner, draw.lambda);
