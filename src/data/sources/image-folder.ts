@@ -104,14 +104,23 @@ async function loadSplit(splitDir: string, classNames: readonly string[], opts: 
   }
   const bytes = opts.size * opts.size * opts.channels;
   const images = new Uint8Array(files.length * bytes);
+  // Files are taken in order and, after a failure, no new ones start, so every file before the
+  // failing one has been tried: throwing the lowest-index failure names the first bad file in
+  // sorted order, whichever decode happened to finish first.
   let next = 0;
+  const failures: { index: number; error: unknown }[] = [];
   const worker = async (): Promise<void> => {
-    while (next < files.length) {
+    while (next < files.length && failures.length === 0) {
       const i = next++;
-      images.set(await decodeImage(files[i], opts), i * bytes);
+      try {
+        images.set(await decodeImage(files[i], opts), i * bytes);
+      } catch (error) {
+        failures.push({ index: i, error });
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, opts.concurrency) }, worker));
+  if (failures.length > 0) throw failures.reduce((a, b) => (b.index < a.index ? b : a)).error;
   return {
     images,
     labels: Int32Array.from(labels),

@@ -74,8 +74,12 @@ describe('image-folder source', () => {
     await solidPng(join(big, 'train', 'a', 'x.png'), [1, 2, 3]);
     await solidPng(join(big, 'train', 'b', 'x.png'), [1, 2, 3]);
     await solidPng(join(big, 'test', 'a', 'x.png'), [1, 2, 3]);
-    const err = await userErrorAsync(loadImageFolder(big, { maxPixels: 10 }));
-    expect(err.field).toBe(join(big, 'train', 'a', 'x.png'));
-    expect(err.message).toMatch(/is \d+x\d+ = \d+ pixels, over the limit of 10/);
+    // Decodes run concurrently: the named file must be the first in sorted order every time,
+    // not whichever check finished first (a race CI once lost).
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const err = await userErrorAsync(loadImageFolder(big, { maxPixels: 10 }));
+      expect(err.field).toBe(join(big, 'train', 'a', 'x.png'));
+      expect(err.message).toMatch(/is \d+x\d+ = \d+ pixels, over the limit of 10/);
+    }
   });
 });
