@@ -1,4 +1,6 @@
 import { median, type RoundFailure, type RoundRecord } from './runner.js';
+import type { EndToEndReport } from './end-to-end.js';
+import { formatPhaseShares } from '../train/phase-timer.js';
 import { stepUsesUnlabeled, type BenchStep, type MemorySnapshot } from './our-runner.js';
 
 /** One participant's result: the median over its timed rounds. */
@@ -66,6 +68,8 @@ export interface BenchReport {
   readonly failures: RoundFailure[];
   /** Free-form remarks (slow backends timed briefly, ...). */
   readonly notes: string[];
+  /** `--end-to-end`: the real `ssl run` loop of the main job, timed after the step rounds. */
+  readonly endToEnd?: EndToEndReport;
 }
 
 /** Median per label of the records, in first-seen order. */
@@ -173,5 +177,17 @@ export function formatReport(rep: BenchReport): string {
   for (const f of rep.failures) lines.push(`failed ${f.label} in round ${f.round}: ${f.message}`);
   for (const n of rep.notes) lines.push(`note: ${n}`);
   lines.push('timed: the trainer\'s step (batch to tensors, forward, loss, gradients, SGD, EMA, read-back); not timed: augmentation, data loading, warm-up (docs/bench.md)');
+  if (rep.endToEnd) lines.push('', ...formatEndToEnd(rep.endToEnd));
   return `${lines.join('\n')}\n`;
+}
+
+/** The `--end-to-end` section: loop and in-loop step rates, and where the loop's time went. */
+export function formatEndToEnd(e: EndToEndReport): string[] {
+  const img = (itPerSec: number): string => `${(itPerSec * e.imagesPerIteration).toFixed(1)} images/s`;
+  return [
+    `end to end: \`${e.command}\` (${e.dataset}, ${e.net}; the first ${e.iterations} of ${e.fullIterations} iterations on the full run's schedule, ${e.evaluations} evaluation${e.evaluations === 1 ? '' : 's'})`,
+    `  loop          ${e.itPerSec.toFixed(3)} it/s  (${img(e.itPerSec)}, ${e.imagesPerIteration} images/iteration; ${e.seconds.toFixed(1)} s)`,
+    `  steps alone   ${e.stepItPerSec.toFixed(3)} it/s  (${img(e.stepItPerSec)}, the same steps inside the loop)`,
+    `  time: ${formatPhaseShares(e.phases)}`,
+  ];
 }

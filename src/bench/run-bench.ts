@@ -4,6 +4,7 @@ import { listAvailableBackends, selectBackend, type BackendChoice, type BackendS
 import { createOurRunner, imagesPerStep, type BenchStep, type OurRunner, type OurRunnerOptions } from './our-runner.js';
 import { bestOf, formatRound, roundRatios, speedRatio, summarizeRecords, type BenchReport, type OurSummary } from './report.js';
 import { runInterleaved, type BenchRunner, type RoundRecord } from './runner.js';
+import type { runEndToEnd } from './end-to-end.js';
 import { DEFAULT_PYTHONS, findTorchPython, startTorchReference, type PyTorchMalloc, type PythonProbe, type TorchReference, type TorchReferenceOptions } from './torch-reference.js';
 
 /** `--backend` of `ssl bench`: one backend, the automatic choice, or every available one. */
@@ -44,6 +45,8 @@ export interface BenchDeps {
   findTorchPython(candidates: readonly string[]): PythonProbe;
   startTorchReference(opts: TorchReferenceOptions): Promise<TorchReference>;
   registerGradients(): Promise<void>;
+  /** `ssl bench --end-to-end` (the CLI calls it after runBench; default the real one). */
+  runEndToEnd?: typeof runEndToEnd;
 }
 
 const realDeps: BenchDeps = { selectBackend, listAvailableBackends, createOurRunner, findTorchPython, startTorchReference, registerGradients };

@@ -9,6 +9,7 @@ import { formatReport } from '../bench/report.js';
 import { BENCH_DEFAULTS, runBench, type BenchBackend, type BenchDeps, type BenchOptions } from '../bench/run-bench.js';
 import { PYTORCH_MALLOC, type PyTorchMalloc } from '../bench/torch-reference.js';
 import { processOutput, type CliOutput } from './output.js';
+import { END_TO_END_ITERATIONS, MAIN_JOB, runEndToEnd } from '../bench/end-to-end.js';
 
 /** Values of `ssl bench --backend`. */
 export const BENCH_BACKENDS = [...BACKEND_CHOICES, 'all'] as const;
@@ -30,7 +31,8 @@ Examples:
   $ ssl bench --net cnn-small --steps 2000 --rounds 1 --no-torch-reference   # memory stays flat?
   $ ssl bench --net cnn-small --backend all                 # every installed backend
   $ ssl bench --python /usr/bin/python3                     # a Python that has torch
-  $ ssl bench --pytorch-malloc tuned                        # PyTorch with glibc told to reuse freed memory, as our allocator does`;
+  $ ssl bench --pytorch-malloc tuned                        # PyTorch with glibc told to reuse freed memory, as our allocator does
+  $ ssl bench --net cnn-small --end-to-end                  # and the real \`ssl run daso\` loop, 200 iterations ~ 4 min`;
 
 function positiveInt(flag: string, min: number): (value: string) => number {
   return (value: string) => {
@@ -91,13 +93,29 @@ export function createBenchCommand(output: CliOutput = processOutput, deps?: Ben
     .option('--python <path>', 'Python with torch for the reference (default: python3, then /usr/bin/python3)')
     .option('--pytorch-malloc <mode>', `PyTorch's glibc malloc: stock (PyTorch as installed) or tuned (freed memory reused, as our caching allocator does)`, 'stock')
     .option('--no-torch-reference', 'time only our backends')
+    .option('--end-to-end', `then time the real \`ssl run ${MAIN_JOB.method} --gamma-l ${MAIN_JOB.gammaL} --gamma-u ${MAIN_JOB.gammaU}\` loop on the embedded data: pipeline, augmentation workers, EMA, DASO, evaluations and checkpoints on the preset's schedule`)
+    .option('--iterations <n>', `iterations of the --end-to-end run (default ${END_TO_END_ITERATIONS})`, String(END_TO_END_ITERATIONS))
     .option('--json', 'print the full report as one JSON object')
     .addHelpText('after', HELP);
   cmd.action(async (flags: Record<string, unknown>) => {
     const explicit = (key: string): boolean => cmd.getOptionValueSource(key) === 'cli';
     const opts = benchOptionsFromFlags(flags, explicit);
     const json = flags.json === true;
-    const report = await runBench(opts, (line) => output.err(`${line}\n`), deps);
+    const log = (line: string): void => output.err(`${line}\n`);
+    // Checked before the step rounds, which take minutes.
+    const iterations = flags.endToEnd === true ? positiveInt('--iterations', 1)(String(flags.iterations)) : null;
+    let report = await runBench(opts, log, deps);
+    if (iterations !== null) {
+      log(`end to end: the first ${iterations} iterations of \`ssl run ${MAIN_JOB.method}\` in a temporary directory`);
+      const endToEnd = await (deps?.runEndToEnd ?? runEndToEnd)({
+        iterations,
+        ...(explicit('net') ? { net: opts.net } : {}),
+        ...(opts.threads ? { threads: opts.threads } : {}),
+        ...(opts.backend !== 'all' ? { backend: opts.backend } : {}),
+        log,
+      });
+      report = { ...report, endToEnd };
+    }
     if (json) output.out(`${JSON.stringify(report, null, 2)}\n`);
     else output.out(formatReport(report));
   });

@@ -5,6 +5,7 @@
 import type { PseudoLabelWindow } from '../eval/pseudo-label-tracker.js';
 import { assignShotGroups, type ShotGroup } from '../eval/shot-groups.js';
 import { barChartSvg, escapeXml, heatMapSvg, lineChartSvg, type BarSeries, type LineSeries } from './charts.js';
+import { formatPhaseShares } from '../train/phase-timer.js';
 import type { GenerationSummary, RunSummary, ReportedMetrics, SelectionNumbers } from './run-summary.js';
 
 /** What the learning curves read of an evaluation (an EvalRecord, or an `eval` line of events.jsonl). */
@@ -149,6 +150,7 @@ export function writeSummaryMarkdown(summary: RunSummary): string {
       (settings ? ` · ${settings}` : ''),
     '',
   );
+  if (summary.timing.phases) lines.push(`Where the training time went: ${formatPhaseShares(summary.timing.phases)}.`, '');
   lines.push(`Reported: **${summary.selection.rule}** — ${describeRule(summary)}. Fractions shown as %.`, '');
   lines.push(v ? '| metric | test | validation |' : '| metric | test |', v ? '|---|---:|---:|' : '|---|---:|');
   const row = (name: string, t: string, val?: string): void => {

@@ -11,6 +11,7 @@ import type { ClassificationMetrics } from '../eval/metrics.js';
 import type { PseudoLabelWindow } from '../eval/pseudo-label-tracker.js';
 import { shotGroups, type ShotGroup, type ShotRule } from '../eval/shot-groups.js';
 import { selectReported, type EvalRecord, type SelectionRule } from './select-reported.js';
+import type { PhaseSeconds } from '../train/phase-timer.js';
 
 /** Reported metrics of one split after the selection rule. */
 export interface ReportedMetrics {
@@ -152,6 +153,8 @@ export interface RunSummary {
     readonly seconds: number;
     /** Training iterations per second. */
     readonly itPerSec: number;
+    /** Wall seconds per loop phase of the last process that trained (absent in older summaries). */
+    readonly phases?: PhaseSeconds;
   };
   /** ISO 8601 time the summary was written. */
   readonly createdAt: string;
@@ -331,6 +334,8 @@ export interface RunSummaryInput
   /** ECE of the last test evaluation, if computed. */
   readonly testEce?: number;
   readonly seconds: number;
+  /** Wall seconds per loop phase of this process. */
+  readonly phases?: PhaseSeconds;
   /** Defaults to now. */
   readonly createdAt?: string;
 }
@@ -400,6 +405,7 @@ export function buildRunSummary(input: RunSummaryInput): RunSummary {
     timing: {
       seconds: input.seconds,
       itPerSec: input.seconds > 0 ? input.iterations / input.seconds : 0,
+      ...(input.phases ? { phases: input.phases } : {}),
     },
     createdAt: input.createdAt ?? new Date().toISOString(),
   };

@@ -186,6 +186,7 @@ async function trainInRunDir(config: RunConfig, runDir: string, prepared: Prepar
     pseudoLabelWindow: config.plWindow,
     testEce: result.testEce,
     seconds: result.seconds,
+    phases: result.phases,
     lastModel,
     ...(result.generations ? { generations: result.generations } : {}),
   });

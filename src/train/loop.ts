@@ -18,6 +18,7 @@ import { reinitialiseModel, trainStep, type TrainingState } from './training-sta
 import { boundaryContext, generationInitSeed, generationRecord, generationSampler, labeledSetOf, type GenerationRecord } from './generations.js';
 import type { Generation } from '../algorithms/boundary.js';
 import type { Progress } from './progress.js';
+import { PhaseTimer, type PhaseSeconds } from './phase-timer.js';
 
 /** Everything the training loop needs, assembled by the composition root (src/run). */
 export interface TrainerSetup {
@@ -59,6 +60,8 @@ export interface TrainResult {
   readonly finished?: Readonly<Record<string, number | string>>;
   /** The generations of re-training (CReST), resumed segments included; absent for a run without. */
   readonly generations?: GenerationRecord[];
+  /** Wall seconds per loop phase in this process (a resumed run's earlier segments are not in it). */
+  readonly phases: PhaseSeconds;
 }
 
 /**
@@ -117,6 +120,7 @@ export async function train(setup: TrainerSetup): Promise<TrainResult> {
     events.append({ type: 'generation', step: generation.start, ...record });
   }
 
+  const timer = new PhaseTimer();
   const started = Date.now();
   const seconds = (): number => priorSeconds + (Date.now() - started) / 1000;
   let lastTestEce: number | undefined;
@@ -158,10 +162,10 @@ export async function train(setup: TrainerSetup): Promise<TrainResult> {
   };
   try {
     for (; step < config.iterations; step++) {
-      const batch = await source.next();
-      const { terms, pseudoLabels } = trainStep(state, batch, step, generation ?? undefined);
+      const batch = await timer.timeAsync('batches', () => source.next());
+      const { terms, pseudoLabels } = timer.time('steps', () => trainStep(state, batch, step, generation ?? undefined));
       if (pseudoLabels) {
-        const window = tracker.recordStep(observations(pseudoLabels, batch.unlabeledLabels));
+        const window = timer.time('steps', () => tracker.recordStep(observations(pseudoLabels, batch.unlabeledLabels)));
         if (window) {
           windows.push(window);
           events.append({ type: 'pseudo-labels', step: step + 1, window });
@@ -177,12 +181,12 @@ export async function train(setup: TrainerSetup): Promise<TrainResult> {
       progress.update({ step, total: config.iterations, itPerSec, terms });
 
       if ((step + 1) % config.evalEvery === 0 || step + 1 === config.iterations) {
-        const record = evaluate(step + 1);
+        const record = timer.time('evaluation', () => evaluate(step + 1));
         if (step + 1 === config.iterations) finalTestLogits = record.testLogits;
       }
       if (hooks && boundaries.has(step + 1)) {
         // After the step's evaluation (DASO evaluates, then starts the generation) and before its checkpoint, which so holds the new generation.
-        const outcome = hooks.atBoundary(boundaryContext(state.ema.model, dataset, split, step + 1, config.iterations, (line) => progress.message(line)));
+        const outcome = timer.time('boundaries', () => hooks.atBoundary(boundaryContext(state.ema.model, dataset, split, step + 1, config.iterations, (line) => progress.message(line))));
         if (Object.keys(outcome.records).length > 0) events.append({ type: 'boundary', step: step + 1, ...outcome.records });
         if (outcome.newGeneration) {
           generation = hooks.generation();
@@ -197,7 +201,7 @@ export async function train(setup: TrainerSetup): Promise<TrainResult> {
       }
       const stopping = setup.stop?.aborted === true;
       if ((step + 1) % config.checkpointEvery === 0 || step + 1 === config.iterations || stopping) {
-        await writeRunCheckpoint(setup.runDir, config, state, { step: step + 1, seconds: seconds(), tracker, evaluations, windows, generations });
+        await timer.timeAsync('checkpoints', () => writeRunCheckpoint(setup.runDir, config, state, { step: step + 1, seconds: seconds(), tracker, evaluations, windows, generations }));
         events.append({ type: 'checkpoint', step: step + 1 });
       }
       setup.onStep?.(step);
@@ -213,14 +217,24 @@ export async function train(setup: TrainerSetup): Promise<TrainResult> {
         events.append({ type: 'finish', step, ...record });
         const last = evaluations.at(-1);
         if (last && last.step === step) evaluations.pop();
-        finalTestLogits = evaluate(step).testLogits;
-        await writeRunCheckpoint(setup.runDir, config, state, { step, seconds: seconds(), tracker, evaluations, windows, generations });
+        finalTestLogits = timer.time('evaluation', () => evaluate(step).testLogits);
+        await timer.timeAsync('checkpoints', () => writeRunCheckpoint(setup.runDir, config, state, { step, seconds: seconds(), tracker, evaluations, windows, generations }));
         events.append({ type: 'checkpoint', step });
       }
     }
     const partial = tracker.flush();
     if (partial && partial.endStep > (windows.at(-1)?.endStep ?? 0)) windows.push(partial);
-    return { steps: step, evaluations, pseudoLabelWindows: windows, seconds: seconds(), testEce: lastTestEce, finalTestLogits, finished, ...(generations.length > 0 ? { generations } : {}) };
+    return {
+      steps: step,
+      evaluations,
+      pseudoLabelWindows: windows,
+      seconds: seconds(),
+      testEce: lastTestEce,
+      finalTestLogits,
+      finished,
+      ...(generations.length > 0 ? { generations } : {}),
+      phases: timer.totals(),
+    };
   } finally {
     progress.done();
     await source.close();

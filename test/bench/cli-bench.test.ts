@@ -162,4 +162,37 @@ describe('ssl bench', () => {
     await expect(run(['--rounds', 'x'], f.deps)).rejects.toThrow(/--rounds: 'x' is not an integer ≥ 1/);
     expect(f.calls).toEqual([]);
   });
+  it('--end-to-end times the main job after the step rounds and prints both', async () => {
+    const { deps, calls } = fakeDeps();
+    const asked: Array<Parameters<NonNullable<BenchDeps['runEndToEnd']>>[0]> = [];
+    deps.runEndToEnd = async (o) => {
+      asked.push(o);
+      calls.push('end-to-end');
+      return {
+        command: `ssl run daso --gamma-l 100 --gamma-u 1 --iterations ${o.iterations}`,
+        dataset: 'fashion-mnist',
+        net: 'cnn-small',
+        iterations: o.iterations,
+        fullIterations: 1600,
+        evaluations: 2,
+        imagesPerIteration: 320,
+        seconds: 100,
+        itPerSec: 0.8,
+        stepItPerSec: 1,
+        phases: { steps: 80, evaluation: 18, batches: 1, checkpoints: 1, boundaries: 0, other: 0 },
+      };
+    };
+    const c = await run(['--net', 'cnn-small', '--end-to-end', '--iterations', '80', '--threads', '2'], deps);
+    expect(asked).toEqual([expect.objectContaining({ iterations: 80, net: 'cnn-small', threads: 2, backend: 'auto' })]);
+    // After every step round and after the step runners are gone.
+    expect(calls.indexOf('end-to-end')).toBeGreaterThan(calls.indexOf('dispose torch'));
+    expect(c.out).toContain('ratio ours torch / PyTorch best');
+    expect(c.out).toContain('end to end: `ssl run daso --gamma-l 100 --gamma-u 1 --iterations 80`');
+    expect(c.out).toMatch(/loop {10}0\.800 it\/s {2}\(256\.0 images\/s, 320 images\/iteration; 100\.0 s\)/);
+    expect(c.out).toMatch(/steps alone {3}1\.000 it\/s/);
+    expect(c.out).toContain('time: steps 80% · evaluation 18% · batches 1% · checkpoints 1%');
+    const bad = fakeDeps();
+    await expect(run(['--end-to-end', '--iterations', '0'], bad.deps)).rejects.toBeInstanceOf(UserError);
+    expect(bad.calls.filter((call) => call.includes('#'))).toEqual([]);
+  });
 });

@@ -138,6 +138,9 @@ describe('reports', () => {
     // balanced accuracies 0.575, 0.7, 0.725 -> median 0.7 (test); validation 0.6, 0.65, 0.75 -> 0.65
     expect(md).toContain('| balanced accuracy | 70.0% | 65.0% |');
     expect(md).not.toMatch(/NaN|undefined/);
+    expect(md).not.toContain('Where the training time went');
+    const timed = { ...summary('daso', 3), timing: { seconds: 10, itPerSec: 3, phases: { steps: 7.5, evaluation: 2, batches: 0.3, checkpoints: 0.2, boundaries: 0, other: 0 } } };
+    expect(writeSummaryMarkdown(timed)).toContain('Where the training time went: steps 75% · evaluation 20% · batches 3% · checkpoints 2%.');
   });
 
   it('the HTML report is self-contained and has no NaN', () => {
