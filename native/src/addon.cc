@@ -455,6 +455,30 @@ c10::optional<at::Tensor> optionalTensor(const Napi::Value& v) {
   return tensorArg(v);
 }
 
+// conv2dBiasAct(x, filter, bias|null, stride, padding, dilation, groups, act, alpha) -> y (NHWC):
+// the convolution with its bias in one oneDNN call, then the activation in place on the fresh
+// output (act 0 none, 1 relu, 2 leaky relu with slope alpha). The inference pass of a conv whose
+// BatchNorm was folded into filter and bias; never on the tape, so in place is safe.
+Napi::Value Conv2dBiasAct(const Napi::CallbackInfo& info) {
+  return guarded(info, "conv2dBiasAct", [&]() -> Napi::Value {
+    const at::Tensor& x = tensorArg(info[0]);
+    const at::Tensor& w = tensorArg(info[1]);
+    const c10::optional<at::Tensor> bias = optionalTensor(info[2]);
+    const ConvGeometry g = geometry(info, 3);
+    const int act = info[7].As<Napi::Number>().Int32Value();
+    at::Tensor y = at::convolution(nchwView(x), atenFilter(w), bias, g.stride, g.padding, g.dilation, false, {0, 0},
+                                   g.groups);
+    if (act == 1) {
+      at::relu_(y);
+    } else if (act == 2) {
+      at::leaky_relu_(y, info[8].As<Napi::Number>().DoubleValue());
+    } else if (act != 0) {
+      throw std::runtime_error("conv2dBiasAct: unknown activation code " + std::to_string(act));
+    }
+    return describe(info.Env(), nhwcOf(y));
+  });
+}
+
 // batchNormTrain(x, gamma|null, beta|null, eps) -> [y, mean, invstd] with batch statistics.
 Napi::Value BatchNormTrain(const Napi::CallbackInfo& info) {
   return guarded(info, "batchNormTrain", [&]() -> Napi::Value {
@@ -556,6 +580,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("emptyCache", Napi::Function::New(env, EmptyCache));
   exports.Set("setCacheLimit", Napi::Function::New(env, SetCacheLimit));
   exports.Set("conv2d", Napi::Function::New(env, Conv2d));
+  exports.Set("conv2dBiasAct", Napi::Function::New(env, Conv2dBiasAct));
   exports.Set("conv2dBackward", Napi::Function::New(env, Conv2dBackward));
   exports.Set("conv2dBackpropInput", Napi::Function::New(env, Conv2dBackpropInput));
   exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Conv2dBackpropFilter));

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type LayerBuilder, bnAct, globalAvgPool } from './layers.js';
+import { type LayerBuilder, convBnAct, globalAvgPool } from './layers.js';
 import type { NetParts } from './net-parts.js';
 
 /** Channels of the five conv layers of cnn-small; max-pool 2x2 after the 2nd and 4th. */
@@ -33,14 +33,14 @@ export function cnnSmallParts(b: LayerBuilder, inputChannels: number): NetParts 
       tf.tidy(() => {
         let h = x;
         trunkStages.forEach(({ conv, bn }, i) => {
-          h = bnAct(bn, conv.apply(h), training);
+          h = convBnAct(conv, bn, h, training);
           if (POOL_AFTER.has(i)) h = tf.maxPool(h, 2, 2, 'valid');
         });
         return h;
       }),
     lastBlock: (prefix) => {
       const { conv, bn } = stage(prefix, last, CNN_SMALL_CHANNELS[last], trunkOut);
-      return (h, training) => tf.tidy(() => globalAvgPool(bnAct(bn, conv.apply(h), training)));
+      return (h, training) => tf.tidy(() => globalAvgPool(convBnAct(conv, bn, h, training)));
     },
     headPrefix: 'classifier.classifier',
     headInit: 'xavier',

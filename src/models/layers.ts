@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { batchNormInference, batchNormTrain } from '../ops/batch-norm.js';
 import { leakyRelu } from '../ops/activations.js';
 import { conv2d } from '../ops/conv.js';
+import { convBatchNormInference } from '../ops/fold-batch-norm.js';
 import type { Rng } from '../util/rng.js';
 import type { NamedVariable } from './model.js';
 import { kaimingLinear, kaimingNormalConv, xavierNormalLinear } from './init.js';
@@ -98,6 +99,44 @@ export class Linear {
 /** LeakyReLU(0.1) after BatchNorm in training or evaluation mode; caller owns the result. */
 export function bnAct(bn: BatchNorm, x: tf.Tensor4D, training: boolean): tf.Tensor4D {
   return tf.tidy(() => leakyRelu(bn.apply(x, training), LEAKY_SLOPE));
+}
+
+let foldInEvaluation = true;
+
+/**
+ * Runs `work` with BatchNorm folding of evaluation passes on or off (on by default), then
+ * restores the previous setting: the unfolded pass is the reference the folded one is checked
+ * against.
+ */
+export function withBatchNormFolding<T>(enabled: boolean, work: () => T): T {
+  const before = foldInEvaluation;
+  foldInEvaluation = enabled;
+  try {
+    return work();
+  } finally {
+    foldInEvaluation = before;
+  }
+}
+
+/** The activation of a conv block: LeakyReLU(0.1) (WRN, cnn-small), ReLU (ResNet-32) or none. */
+export type BlockActivation = 'leaky' | 'relu' | 'none';
+
+/**
+ * conv → BatchNorm → activation. Training: the conv, batch-statistics BatchNorm (running
+ * statistics updated) and the activation. Evaluation: the BatchNorm folded into the conv's filter
+ * and bias and one fused conv (src/ops/fold-batch-norm.ts). Caller owns the result.
+ */
+export function convBnAct(conv: Conv2d, bn: BatchNorm, x: tf.Tensor4D, training: boolean, activation: BlockActivation = 'leaky'): tf.Tensor4D {
+  if (training || !foldInEvaluation) {
+    return tf.tidy(() => {
+      const h = bn.apply(conv.apply(x), training);
+      if (activation === 'leaky') return leakyRelu(h, LEAKY_SLOPE);
+      return activation === 'relu' ? tf.relu(h) : h;
+    });
+  }
+  const p = conv.pad;
+  const params = { gamma: bn.gamma, beta: bn.beta, runningMean: bn.runningMean, runningVar: bn.runningVar, eps: BN_EPS };
+  return convBatchNormInference(x, conv.weight, conv.stride, [p, p, p, p], params, activation === 'leaky' ? 'leakyrelu' : activation === 'relu' ? 'relu' : 'linear', LEAKY_SLOPE);
 }
 
 /** Global average pool over H and W: [B, H, W, C] -> [B, C]; caller owns the result. */

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type BatchNorm, type Conv2d, type LayerBuilder, globalAvgPool } from './layers.js';
+import { type BatchNorm, type Conv2d, type LayerBuilder, convBnAct, globalAvgPool } from './layers.js';
 import type { NetParts } from './net-parts.js';
 
 /** One basic block of ResNet-32 (LDAM-DRW `BasicBlock`, option A). */
@@ -14,8 +14,8 @@ interface BasicBlock {
 
 function applyBlock(block: BasicBlock, x: tf.Tensor4D, training: boolean): tf.Tensor4D {
   return tf.tidy(() => {
-    const h = tf.relu(block.bn1.apply(block.conv1.apply(x), training));
-    const out = block.bn2.apply(block.conv2.apply(h), training);
+    const h = convBnAct(block.conv1, block.bn1, x, training, 'relu');
+    const out = convBnAct(block.conv2, block.bn2, h, training, 'none');
     let shortcut = x;
     if (block.padChannels !== null) {
       // A 1x1 average pool at stride 2 is exactly x[:, ::2, ::2] and has a gradient on every backend.
@@ -65,7 +65,7 @@ export function resnet32Parts(b: LayerBuilder, inputChannels: number): NetParts 
     featureDim: 64,
     trunk: (x, training) =>
       tf.tidy(() => {
-        let h = tf.relu(bn1.apply(conv1.apply(x), training)) as tf.Tensor4D;
+        let h = convBnAct(conv1, bn1, x, training, 'relu');
         for (const block of blocks) h = applyBlock(block, h, training);
         return h;
       }),

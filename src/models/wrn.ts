@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type BatchNorm, type Conv2d, type LayerBuilder, bnAct, globalAvgPool } from './layers.js';
+import { type BatchNorm, type Conv2d, type LayerBuilder, bnAct, convBnAct, globalAvgPool } from './layers.js';
 import type { NetParts } from './net-parts.js';
 
 /**
@@ -48,7 +48,7 @@ function applyBlock(block: Block, x: tf.Tensor4D, training: boolean): tf.Tensor4
     const act = bnAct(block.preBn, x, training);
     const shortcutIn = block.activateFirst ? act : x;
     const residual = block.shortcut ? block.shortcut.apply(shortcutIn) : shortcutIn;
-    const h = block.conv2.apply(bnAct(block.bn2, block.conv1.apply(act), training));
+    const h = block.conv2.apply(convBnAct(block.conv1, block.bn2, act, training));
     return tf.add(residual, h);
   });
 }

@@ -38,6 +38,8 @@ export interface TorchAddon {
   /** libtorch's build configuration (BLAS, oneDNN, OpenMP). */
   config(): string;
   conv2d(x: number, filter: number, stride: number[], padding: number[], dilation: number[], groups: number): NativeDesc;
+  /** Convolution with bias, then the activation in place (act 0 none, 1 relu, 2 leaky relu with slope alpha). Absent in addons built before it. */
+  conv2dBiasAct?(x: number, filter: number, bias: number | null, stride: number[], padding: number[], dilation: number[], groups: number, act: 0 | 1 | 2, alpha: number): NativeDesc;
   conv2dBackward(
     dy: number,
     x: number,

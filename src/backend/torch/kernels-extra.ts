@@ -102,10 +102,50 @@ export function registerExtraKernels(): void {
   });
 
   // ---- tf.fused.conv2d forward (its gradient is a customGrad of ordinary kernels) ----
+  /** The addon's activation code for FusedConv2D's activation, or null when it has none. */
+  const fusedActivationCode = (a: tf.NamedAttrMap): 0 | 1 | 2 | null => {
+    switch (a.activation as string | undefined) {
+      case undefined:
+      case 'linear':
+        return 0;
+      case 'relu':
+        return 1;
+      case 'leakyrelu':
+        return 2;
+      default:
+        return null;
+    }
+  };
   defineKernel('FusedConv2D', (b, i, a) => {
     const x = input(i, 'x');
     const filter = input(i, 'filter');
-    let y: Native = convForward(b, x, filter, convInfo(x.shape, filter.shape, a), 1);
+    const info = convInfo(x.shape, filter.shape, a);
+    const oneCall = fusedActivationCode(a);
+    const outChannels = filter.shape[3];
+    if (
+      oneCall !== null &&
+      b.addon.conv2dBiasAct !== undefined &&
+      isSymmetric(info.padInfo) &&
+      (i.bias === undefined || (i.bias.shape.length === 1 && i.bias.shape[0] === outChannels))
+    ) {
+      // The inference pass of a conv with BatchNorm folded in: bias inside the oneDNN call and the
+      // activation in place, instead of three passes over the output.
+      const p = info.padInfo;
+      return b.native(
+        b.addon.conv2dBiasAct(
+          b.handle(x),
+          b.handle(filter),
+          i.bias === undefined ? null : b.handle(i.bias),
+          [info.strideHeight, info.strideWidth],
+          [p.top, p.left],
+          [info.dilationHeight, info.dilationWidth],
+          1,
+          oneCall,
+          (a.leakyreluAlpha as number | undefined) ?? 0.2,
+        ),
+      );
+    }
+    let y: Native = convForward(b, x, filter, info, 1);
     if (i.bias !== undefined) y = b.aten('add.Tensor', [y, i.bias]);
     switch (a.activation as string | undefined) {
       case undefined:

@@ -50,6 +50,28 @@ describe.skipIf(torchSkipReason !== null)('torch less common kernels match cpu',
         2e-5,
       );
     }
+    // The one-call path (bias inside the convolution, activation in place): with and without bias,
+    // strided, explicit symmetric padding as the folded BatchNorm convs of evaluation use.
+    for (const [activation, withBias, strides, pad] of [
+      ['leakyrelu', true, 2, 'valid'],
+      ['relu', false, 1, [[0, 0], [1, 1], [1, 1], [0, 0]]],
+      ['linear', true, 2, [[0, 0], [1, 1], [1, 1], [0, 0]]],
+      ['leakyrelu', false, 1, 'same'],
+    ] as Array<['leakyrelu' | 'relu' | 'linear', boolean, number, 'valid' | 'same' | [[number, number], [number, number], [number, number], [number, number]]]>) {
+      await expectParity(
+        () =>
+          tf.fused.conv2d({
+            x: waveTensor([2, 6, 6, 3]) as tf.Tensor4D,
+            filter: waveTensor([3, 3, 3, 4], 1) as tf.Tensor4D,
+            strides,
+            pad,
+            ...(withBias ? { bias: waveTensor([4], 2) } : {}),
+            activation,
+            leakyreluAlpha: 0.1,
+          }),
+        2e-5,
+      );
+    }
   });
 
   it('bincount, denseBincount (1-D, 2-D binary and weighted), searchSorted, lowerBound/upperBound', async () => {
