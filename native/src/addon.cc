@@ -496,6 +496,33 @@ Napi::Value BatchNormTrain(const Napi::CallbackInfo& info) {
 
 // batchNormTrainBackward(dy, x, gamma|null, mean, invstd, eps, needX, needGamma, needBeta)
 // -> [dx|null, dgamma|null, dbeta|null].
+// batchNormActTrain(x, gamma|null, beta|null, eps, act, alpha) -> [z, mean, invstd]: batch norm with
+// batch statistics, then the activation in place on its fresh output (act 1 relu, 2 leaky relu
+// with slope alpha). The normalised tensor is never kept: the backward reads z, whose sign is
+// the normalised value's for any slope > 0, and x.
+Napi::Value BatchNormActTrain(const Napi::CallbackInfo& info) {
+  return guarded(info, "batchNormActTrain", [&]() -> Napi::Value {
+    const at::Tensor& x = tensorArg(info[0]);
+    auto r = at::native_batch_norm(channelsFirst(x), optionalTensor(info[1]), optionalTensor(info[2]), c10::nullopt,
+                                   c10::nullopt, true, 0.0, info[3].As<Napi::Number>().DoubleValue());
+    at::Tensor z = channelsLast(std::get<0>(r));
+    const int act = info[4].As<Napi::Number>().Int32Value();
+    if (act == 1) {
+      at::relu_(z);
+    } else if (act == 2) {
+      at::leaky_relu_(z, info[5].As<Napi::Number>().DoubleValue());
+    } else {
+      throw std::runtime_error("batchNormActTrain: unknown activation code " + std::to_string(act));
+    }
+    Napi::Env env = info.Env();
+    Napi::Array out = Napi::Array::New(env, 3);
+    out.Set(uint32_t{0}, describe(env, z));
+    out.Set(uint32_t{1}, describe(env, std::get<1>(r)));
+    out.Set(uint32_t{2}, describe(env, std::get<2>(r)));
+    return out;
+  });
+}
+
 Napi::Value BatchNormTrainBackward(const Napi::CallbackInfo& info) {
   return guarded(info, "batchNormTrainBackward", [&]() -> Napi::Value {
     const at::Tensor& dy = tensorArg(info[0]);
@@ -586,6 +613,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Conv2dBackpropFilter));
   exports.Set("batchNormTrain", Napi::Function::New(env, BatchNormTrain));
   exports.Set("batchNormTrainBackward", Napi::Function::New(env, BatchNormTrainBackward));
+  exports.Set("batchNormActTrain", Napi::Function::New(env, BatchNormActTrain));
   exports.Set("batchNormEval", Napi::Function::New(env, BatchNormEval));
   exports.Set("sgdUpdate", Napi::Function::New(env, SgdUpdate));
   exports.Set("emaUpdate", Napi::Function::New(env, EmaUpdate));

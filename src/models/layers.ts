@@ -63,12 +63,21 @@ export class BatchNorm {
   /**
    * @param x [B, H, W, C] or [B, C] (borrowed).
    * @param training batch statistics + running-stat update (true) or running statistics (false).
+   * @param activation applied to the output: in training fused into the batch norm's own call
+   *   (src/ops/batch-norm.ts), in evaluation after it.
    * @returns same shape as x, owned by the caller. Works inside tf.grads / variableGrads: the
    *   running-stat assignment is off the path to the loss, so it adds no gradient.
    */
-  apply<T extends tf.Tensor4D | tf.Tensor2D>(x: T, training: boolean): T {
-    if (!training) return batchNormInference(x, this.runningMean, this.runningVar, this.gamma, this.beta, BN_EPS);
-    const { y, mean, variance } = batchNormTrain(x, this.gamma, this.beta, BN_EPS);
+  apply<T extends tf.Tensor4D | tf.Tensor2D>(x: T, training: boolean, activation: BlockActivation = 'none'): T {
+    if (!training) {
+      if (activation === 'none') return batchNormInference(x, this.runningMean, this.runningVar, this.gamma, this.beta, BN_EPS);
+      return tf.tidy(() => {
+        const y = batchNormInference(x, this.runningMean, this.runningVar, this.gamma, this.beta, BN_EPS);
+        return activation === 'leaky' ? leakyRelu(y, LEAKY_SLOPE) : tf.relu(y);
+      });
+    }
+    const fused = activation === 'none' ? null : activation === 'leaky' ? ({ kind: 'leakyrelu', alpha: LEAKY_SLOPE } as const) : ({ kind: 'relu' } as const);
+    const { y, mean, variance } = batchNormTrain(x, this.gamma, this.beta, BN_EPS, fused);
     const n = x.size / x.shape[x.rank - 1];
     // PyTorch divides by n − 1 for the running variance; with n = 1 it would be inf, so keep biased there.
     const unbias = n > 1 ? n / (n - 1) : 1;
@@ -98,7 +107,7 @@ export class Linear {
 
 /** LeakyReLU(0.1) after BatchNorm in training or evaluation mode; caller owns the result. */
 export function bnAct(bn: BatchNorm, x: tf.Tensor4D, training: boolean): tf.Tensor4D {
-  return tf.tidy(() => leakyRelu(bn.apply(x, training), LEAKY_SLOPE));
+  return bn.apply(x, training, 'leaky');
 }
 
 let foldInEvaluation = true;
@@ -127,13 +136,7 @@ export type BlockActivation = 'leaky' | 'relu' | 'none';
  * and bias and one fused conv (src/ops/fold-batch-norm.ts). Caller owns the result.
  */
 export function convBnAct(conv: Conv2d, bn: BatchNorm, x: tf.Tensor4D, training: boolean, activation: BlockActivation = 'leaky'): tf.Tensor4D {
-  if (training || !foldInEvaluation) {
-    return tf.tidy(() => {
-      const h = bn.apply(conv.apply(x), training);
-      if (activation === 'leaky') return leakyRelu(h, LEAKY_SLOPE);
-      return activation === 'relu' ? tf.relu(h) : h;
-    });
-  }
+  if (training || !foldInEvaluation) return tf.tidy(() => bn.apply(conv.apply(x), training, activation));
   const p = conv.pad;
   const params = { gamma: bn.gamma, beta: bn.beta, runningMean: bn.runningMean, runningVar: bn.runningVar, eps: BN_EPS };
   return convBatchNormInference(x, conv.weight, conv.stride, [p, p, p, p], params, activation === 'leaky' ? 'leakyrelu' : activation === 'relu' ? 'relu' : 'linear', LEAKY_SLOPE);

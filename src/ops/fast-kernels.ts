@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
  * Inputs and attributes:
  * - Conv2D: {x [B,H,W,Ci], filter [kh,kw,Ci,Co]}, {strides [sh,sw], pad [top,bottom,left,right]} -> y.
  * - BatchNormTrain: {x [..,C], gamma [C], beta [C]}, {eps} -> [y, mean [C], biased variance [C], invstd [C]].
+ * - BatchNormActTrain: {x [..,C], gamma [C], beta [C]}, {eps, activation 'relu'|'leakyrelu', alpha} -> [z = act(BatchNormTrain's y), mean, biased variance, invstd].
  * - LeakyRelu: {x}, {alpha} -> y.
  * - SoftmaxCrossEntropy: {logits [B,C], labels [B] int32} -> [loss [B], logProbs [B,C]].
  * - SoftCrossEntropy: {logits [B,C], targets [B,C]} -> [loss [B], logProbs [B,C]].
@@ -17,6 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 export const FAST_KERNELS = {
   conv2d: 'SslConv2D',
   batchNormTrain: 'SslBatchNormTrain',
+  batchNormActTrain: 'SslBatchNormActTrain',
   leakyRelu: 'SslLeakyRelu',
   softmaxCrossEntropy: 'SslSoftmaxCrossEntropy',
   softCrossEntropy: 'SslSoftCrossEntropy',
@@ -33,7 +35,7 @@ export function hasFastKernel(name: string): boolean {
 export function runFastKernel(
   name: string,
   inputs: Record<string, tf.Tensor>,
-  attrs: Record<string, number | boolean | number[]>,
+  attrs: Record<string, number | boolean | string | number[]>,
 ): tf.Tensor[] {
   const out = tf.engine().runKernel(name, inputs as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap);
   return Array.isArray(out) ? out : [out as tf.Tensor];

@@ -70,6 +70,8 @@ export interface TorchAddon {
     groups: number,
   ): NativeDesc;
   batchNormTrain(x: number, gamma: number | null, beta: number | null, eps: number): [NativeDesc, NativeDesc, NativeDesc];
+  /** Batch norm with batch statistics, then the activation in place (act 1 relu, 2 leaky relu): [z, mean, invstd]. Absent in addons built before it. */
+  batchNormActTrain?(x: number, gamma: number | null, beta: number | null, eps: number, act: 1 | 2, alpha: number): [NativeDesc, NativeDesc, NativeDesc];
   batchNormTrainBackward(
     dy: number,
     x: number,

@@ -18,6 +18,7 @@ const BACKWARD = {
   conv2dFilter: 'SslConv2DBackpropFilter',
   conv2dSlot: 'SslConv2DFilterGradSlot',
   batchNormTrain: 'SslBatchNormTrainBackward',
+  batchNormActTrain: 'SslBatchNormActTrainBackward',
   leakyRelu: 'SslLeakyReluBackward',
   relu: 'SslReluBackward',
   mean: 'SslMeanBackward',
@@ -217,6 +218,67 @@ export function registerFusedKernels(): void {
       const dy = (dys as tf.Tensor[])[0];
       const [x, gamma, mean, invstd] = saved;
       const [dx, dgamma, dbeta] = runMulti(BACKWARD.batchNormTrain, { dy, x, gamma, mean, invstd }, attrs);
+      release([...(dys as tf.Tensor[]), ...saved]);
+      return { x: () => dx, gamma: () => dgamma, beta: () => dbeta };
+    },
+  });
+
+  // ---- batch norm + ReLU/LeakyReLU in training mode: the activation in place on the normalised output ----
+  const activationCode = (a: tf.NamedAttrMap): 1 | 2 => {
+    if (a.activation === 'relu') return 1;
+    if (a.activation === 'leakyrelu') return 2;
+    throw new Error(`torch backend: BatchNormActTrain activation '${String(a.activation)}' is not supported`);
+  };
+  defineKernel(FAST_KERNELS.batchNormActTrain, (b, i, a) => {
+    const eps = a.eps as number;
+    const act = activationCode(a);
+    const alpha = a.alpha as number;
+    const x = b.handle(info(i, 'x'));
+    const gamma = b.handle(info(i, 'gamma'));
+    const beta = b.handle(info(i, 'beta'));
+    let z: Native;
+    let mean: Native;
+    let invstd: Native;
+    if (b.addon.batchNormActTrain !== undefined) {
+      const [zd, md, sd] = b.addon.batchNormActTrain(x, gamma, beta, eps, act, alpha);
+      [z, mean, invstd] = [b.native(zd), b.native(md), b.native(sd)];
+    } else {
+      // An addon built before the fused call: the same values in two passes.
+      const [yd, md, sd] = b.addon.batchNormTrain(x, gamma, beta, eps);
+      const y = b.native(yd);
+      z = act === 1 ? b.aten('relu', [y]) : b.aten('leaky_relu', [y, alpha]);
+      [mean, invstd] = [b.native(md), b.native(sd)];
+    }
+    const variance = b.aten('sub.Scalar', [b.aten('pow.Tensor_Scalar', [invstd, -2]), eps]);
+    return [z, mean, variance, invstd];
+  });
+  defineKernel(BACKWARD.batchNormActTrain, (b, i, a) => {
+    const dz = info(i, 'dz');
+    const z = info(i, 'z');
+    // Through the activation from its output: z > 0 exactly where the normalised value is (slope > 0).
+    const dy = activationCode(a) === 1 ? b.aten('threshold_backward', [dz, z, 0]) : b.aten('leaky_relu_backward', [dz, z, a.alpha as number, true]);
+    const [dx, dgamma, dbeta] = b.addon.batchNormTrainBackward(
+      b.handle(dy),
+      b.handle(info(i, 'x')),
+      b.handle(info(i, 'gamma')),
+      b.handle(info(i, 'mean')),
+      b.handle(info(i, 'invstd')),
+      a.eps as number,
+      true,
+      true,
+      true,
+    );
+    return [b.native(dx as number[]), b.native(dgamma as number[]), b.native(dbeta as number[])];
+  });
+  tf.registerGradient({
+    kernelName: FAST_KERNELS.batchNormActTrain,
+    inputsToSave: ['x', 'gamma'],
+    outputsToSave: [true, true, false, true],
+    gradFunc: (dys, saved, attrs) => {
+      // Only z carries a gradient: mean and variance feed the running statistics (see batch-norm.ts).
+      const dz = (dys as tf.Tensor[])[0];
+      const [x, gamma, z, mean, invstd] = saved;
+      const [dx, dgamma, dbeta] = runMulti(BACKWARD.batchNormActTrain, { dz, z, x, gamma, mean, invstd }, attrs);
       release([...(dys as tf.Tensor[]), ...saved]);
       return { x: () => dx, gamma: () => dgamma, beta: () => dbeta };
     },

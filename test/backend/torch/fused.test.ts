@@ -44,6 +44,42 @@ describe.skipIf(torchSkipReason !== null)('fused ops on torch match the cpu comp
     expect(names).toContain(FAST_KERNELS.batchNormTrain);
   });
 
+  it('batchNormTrain with ReLU / LeakyReLU fused: z, mean, variance and gradients, NHWC and NC, one kernel each way', async () => {
+    for (const activation of [{ kind: 'leakyrelu', alpha: 0.1 }, { kind: 'relu' }] as const) {
+      for (const shape of [
+        [3, 4, 5, 6],
+        [7, 6],
+      ]) {
+        const c = shape[shape.length - 1];
+        const x = (): tf.Tensor4D | tf.Tensor2D => tf.add(tf.mul(waveTensor(shape), 2), 0.3) as tf.Tensor4D;
+        const gamma = (): tf.Tensor1D => tf.add(waveTensor([c], 1), 1) as tf.Tensor1D;
+        const beta = (): tf.Tensor1D => waveTensor([c], 2) as tf.Tensor1D;
+        await expectParity(() => {
+          const r = batchNormTrain(x(), gamma(), beta(), 1e-5, activation);
+          return [r.y, r.mean, r.variance];
+        }, 2e-5);
+        await expectParity(
+          () =>
+            tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+              const r = batchNormTrain(a as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5, activation);
+              return tf.sum(tf.mul(r.y, waveTensor(shape, 5)));
+            })([x(), gamma(), beta()]),
+          1e-4,
+        );
+      }
+    }
+    // The same values as batch norm then the activation, computed separately on this backend.
+    const [fusedY, plainY] = tf.tidy(() => {
+      const x = tf.add(tf.mul(waveTensor([2, 3, 3, 4]), 2), 0.3) as tf.Tensor4D;
+      const fused = batchNormTrain(x, tf.ones([4]), tf.zeros([4]), 1e-5, { kind: 'leakyrelu', alpha: 0.1 });
+      return [fused.y.dataSync(), leakyRelu(batchNormTrain(x, tf.ones([4]), tf.zeros([4]), 1e-5).y, 0.1).dataSync()];
+    });
+    expect(Array.from(fusedY)).toEqual(Array.from(plainY));
+    const names = await kernelsOf(() => batchNormTrain(waveTensor([2, 3, 3, 4]) as tf.Tensor4D, tf.ones([4]), tf.zeros([4]), 1e-5, { kind: 'relu' }).y);
+    expect(names).toEqual([FAST_KERNELS.batchNormActTrain]);
+    expect(() => batchNormTrain(waveTensor([2, 4]) as tf.Tensor2D, tf.ones([4]), tf.zeros([4]), 1e-5, { kind: 'leakyrelu', alpha: 0 })).toThrow(/slope must be > 0/);
+  });
+
   it('batchNormInference (eval mode) and its gradients', async () => {
     const stats = () => ({
       mean: waveTensor([6], 1) as tf.Tensor1D,
