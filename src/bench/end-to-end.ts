@@ -6,7 +6,7 @@ import { registry } from '../algorithms/index.js';
 import type { Dataset } from '../data/image-set.js';
 import { runExperiment, type ExperimentOptions, type ExperimentResult } from '../run/run-experiment.js';
 import type { RunConfig } from '../config/run-config.js';
-import type { PhaseSeconds } from '../train/phase-timer.js';
+import type { PhaseSeconds } from '../report/loop-phases.js';
 
 /** The README's main job, which `ssl bench --end-to-end` times: `ssl run daso --gamma-l 100 --gamma-u 1`. */
 export const MAIN_JOB = { method: 'daso', gammaL: 100, gammaU: 1 } as const;

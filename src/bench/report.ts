@@ -1,6 +1,6 @@
 import { median, type RoundFailure, type RoundRecord } from './runner.js';
 import type { EndToEndReport } from './end-to-end.js';
-import { formatPhaseShares } from '../train/phase-timer.js';
+import { formatPhaseShares } from '../report/loop-phases.js';
 import { stepUsesUnlabeled, type BenchStep, type MemorySnapshot } from './our-runner.js';
 
 /** One participant's result: the median over its timed rounds. */

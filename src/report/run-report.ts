@@ -5,7 +5,7 @@
 import type { PseudoLabelWindow } from '../eval/pseudo-label-tracker.js';
 import { assignShotGroups, type ShotGroup } from '../eval/shot-groups.js';
 import { barChartSvg, escapeXml, heatMapSvg, lineChartSvg, type BarSeries, type LineSeries } from './charts.js';
-import { formatPhaseShares } from '../train/phase-timer.js';
+import { formatPhaseShares } from './loop-phases.js';
 import type { GenerationSummary, RunSummary, ReportedMetrics, SelectionNumbers } from './run-summary.js';
 
 /** What the learning curves read of an evaluation (an EvalRecord, or an `eval` line of events.jsonl). */

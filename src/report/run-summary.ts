@@ -11,7 +11,7 @@ import type { ClassificationMetrics } from '../eval/metrics.js';
 import type { PseudoLabelWindow } from '../eval/pseudo-label-tracker.js';
 import { shotGroups, type ShotGroup, type ShotRule } from '../eval/shot-groups.js';
 import { selectReported, type EvalRecord, type SelectionRule } from './select-reported.js';
-import type { PhaseSeconds } from '../train/phase-timer.js';
+import type { PhaseSeconds } from './loop-phases.js';
 
 /** Reported metrics of one split after the selection rule. */
 export interface ReportedMetrics {

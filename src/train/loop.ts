@@ -18,7 +18,8 @@ import { reinitialiseModel, trainStep, type TrainingState } from './training-sta
 import { boundaryContext, generationInitSeed, generationRecord, generationSampler, labeledSetOf, type GenerationRecord } from './generations.js';
 import type { Generation } from '../algorithms/boundary.js';
 import type { Progress } from './progress.js';
-import { PhaseTimer, type PhaseSeconds } from './phase-timer.js';
+import { PhaseTimer } from './phase-timer.js';
+import type { PhaseSeconds } from '../report/loop-phases.js';
 
 /** Everything the training loop needs, assembled by the composition root (src/run). */
 export interface TrainerSetup {

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { runEndToEnd } from '../../src/bench/end-to-end.js';
-import { LOOP_PHASES } from '../../src/train/phase-timer.js';
+import { LOOP_PHASES } from '../../src/report/loop-phases.js';
 import { syntheticDataset } from '../helpers/synthetic-dataset.js';
 import { testBackend } from '../helpers/cli.js';
 

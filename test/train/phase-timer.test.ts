@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatPhaseShares, LOOP_PHASES, PhaseTimer } from '../../src/train/phase-timer.js';
+import { PhaseTimer } from '../../src/train/phase-timer.js';
+import { formatPhaseShares, LOOP_PHASES } from '../../src/report/loop-phases.js';
 
 function busyWait(ms: number): void {
   const end = performance.now() + ms;
