@@ -132,11 +132,14 @@ export type BlockActivation = 'leaky' | 'relu' | 'none';
 
 /**
  * conv → BatchNorm → activation. Training: the conv, batch-statistics BatchNorm (running
- * statistics updated) and the activation. Evaluation: the BatchNorm folded into the conv's filter
- * and bias and one fused conv (src/ops/fold-batch-norm.ts). Caller owns the result.
+ * statistics updated) and the activation. Evaluation outside a gradient tape: the BatchNorm
+ * folded into the conv's filter and bias and one fused conv (src/ops/fold-batch-norm.ts). Caller
+ * owns the result.
  */
 export function convBnAct(conv: Conv2d, bn: BatchNorm, x: tf.Tensor4D, training: boolean, activation: BlockActivation = 'leaky'): tf.Tensor4D {
-  if (training || !foldInEvaluation) return tf.tidy(() => bn.apply(conv.apply(x), training, activation));
+  // Under a gradient tape (an eval-mode forward inside a training step) the pass stays unfolded:
+  // tfjs has no gradient for a fused conv's LeakyReLU, and training-time numbers stay as they were.
+  if (training || !foldInEvaluation || tf.engine().state.activeTape != null) return tf.tidy(() => bn.apply(conv.apply(x), training, activation));
   const p = conv.pad;
   const params = { gamma: bn.gamma, beta: bn.beta, runningMean: bn.runningMean, runningVar: bn.runningVar, eps: BN_EPS };
   return convBatchNormInference(x, conv.weight, conv.stride, [p, p, p, p], params, activation === 'leaky' ? 'leakyrelu' : activation === 'relu' ? 'relu' : 'linear', LEAKY_SLOPE);

@@ -89,4 +89,19 @@ describe('evaluation with BatchNorm folded into the convs', () => {
       }
     }
   }, 120_000);
+  it('an eval-mode forward under a gradient tape stays unfolded and differentiable (LeakyReLU included)', () => {
+    const model = createModel('cnn-small', { numClasses: 3, inputChannels: 1, seed: 2 });
+    try {
+      const x = tf.randomNormal([2, 8, 8, 1], 0, 1, 'float32', 3) as tf.Tensor4D;
+      const { value, grads } = tf.variableGrads(() => tf.sum(model.forward(x, false).logits) as tf.Scalar);
+      const reference = withBatchNormFolding(false, () => tf.tidy(() => tf.sum(model.forward(x, false).logits).dataSync()[0]!));
+      expect(value.dataSync()[0]).toBe(reference);
+      const conv1 = Object.keys(grads).find((k) => grads[k]!.shape.length === 4);
+      expect(conv1).toBeDefined();
+      expect(tf.tidy(() => tf.sum(tf.abs(grads[conv1!]!)).dataSync()[0]!)).toBeGreaterThan(0);
+      tf.dispose([x, value, ...Object.values(grads)]);
+    } finally {
+      model.dispose();
+    }
+  });
 });
