@@ -1,11 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { resolveRunConfig, shippedPresetLayers, type ConfigLayer } from '../config/run-config.js';
+import { resolveRunConfig, shippedPresetLayers, type ConfigLayer, type RunConfig } from '../config/run-config.js';
 import { registry } from '../algorithms/index.js';
 import type { Dataset } from '../data/image-set.js';
 import { runExperiment, type ExperimentOptions, type ExperimentResult } from '../run/run-experiment.js';
-import type { RunConfig } from '../config/run-config.js';
 import type { PhaseSeconds } from '../report/loop-phases.js';
 
 /** The README's main job, which `ssl bench --end-to-end` times: `ssl run daso --gamma-l 100 --gamma-u 1`. */

@@ -36,7 +36,7 @@ describe('foldBatchNorm', () => {
 });
 
 describe('evaluation with BatchNorm folded into the convs', () => {
-  it('a trained tiny cnn-small: the same predictions and accuracy as the unfolded pass, logits within float rounding, no tensor left', () => {
+  it('a trained tiny cnn-small: the same predictions and accuracy as the unfolded pass, logits within float rounding, no tensor left', async () => {
     const data = syntheticDataset({ size: 12, trainPerClass: 40, testPerClass: 30 });
     const config = resolveRunConfig('supervised', [{ source: 'test', values: { net: 'cnn-small', labeledBatch: 16, iterations: 40, lr: 0.05 } }]);
     const input = { numClasses: 4, inputChannels: 1, mean: data.mean, std: data.std };
@@ -51,6 +51,13 @@ describe('evaluation with BatchNorm folded into the convs', () => {
         }
       }
       const afterTraining = tf.memory().numTensors;
+      // After training (its tapes closed) an evaluation pass really runs folded: fused convs, no batch norm.
+      const probe = tf.zeros([2, 12, 12, 1]) as tf.Tensor4D;
+      const profiled = await tf.profile(() => tf.tidy(() => state.ema.model.forward(probe, false).logits));
+      const kernels = profiled.kernels.map((k) => k.name);
+      tf.dispose([probe, profiled.result as tf.Tensor]);
+      expect(kernels.filter((k) => k === 'FusedConv2D')).toHaveLength(5);
+      expect(kernels).not.toContain('FusedBatchNorm');
       for (const model of [state.model, state.ema.model]) {
         const folded = predict(model, data.test, null, data);
         const unfolded = withBatchNormFolding(false, () => predict(model, data.test, null, data));
