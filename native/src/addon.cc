@@ -455,6 +455,18 @@ c10::optional<at::Tensor> optionalTensor(const Napi::Value& v) {
   return tensorArg(v);
 }
 
+// The activation of a fused call, in place on its fresh output: act 0 none, 1 relu, 2 leaky relu
+// with slope alpha.
+void activateInPlace(at::Tensor& y, int act, double alpha, const char* caller) {
+  if (act == 1) {
+    at::relu_(y);
+  } else if (act == 2) {
+    at::leaky_relu_(y, alpha);
+  } else if (act != 0) {
+    throw std::runtime_error(std::string(caller) + ": unknown activation code " + std::to_string(act));
+  }
+}
+
 // conv2dBiasAct(x, filter, bias|null, stride, padding, dilation, groups, act, alpha) -> y (NHWC):
 // the convolution with its bias in one oneDNN call, then the activation in place on the fresh
 // output (act 0 none, 1 relu, 2 leaky relu with slope alpha). The inference pass of a conv whose
@@ -465,16 +477,9 @@ Napi::Value Conv2dBiasAct(const Napi::CallbackInfo& info) {
     const at::Tensor& w = tensorArg(info[1]);
     const c10::optional<at::Tensor> bias = optionalTensor(info[2]);
     const ConvGeometry g = geometry(info, 3);
-    const int act = info[7].As<Napi::Number>().Int32Value();
     at::Tensor y = at::convolution(nchwView(x), atenFilter(w), bias, g.stride, g.padding, g.dilation, false, {0, 0},
                                    g.groups);
-    if (act == 1) {
-      at::relu_(y);
-    } else if (act == 2) {
-      at::leaky_relu_(y, info[8].As<Napi::Number>().DoubleValue());
-    } else if (act != 0) {
-      throw std::runtime_error("conv2dBiasAct: unknown activation code " + std::to_string(act));
-    }
+    activateInPlace(y, info[7].As<Napi::Number>().Int32Value(), info[8].As<Napi::Number>().DoubleValue(), "conv2dBiasAct");
     return describe(info.Env(), nhwcOf(y));
   });
 }
@@ -507,13 +512,9 @@ Napi::Value BatchNormActTrain(const Napi::CallbackInfo& info) {
                                    c10::nullopt, true, 0.0, info[3].As<Napi::Number>().DoubleValue());
     at::Tensor z = channelsLast(std::get<0>(r));
     const int act = info[4].As<Napi::Number>().Int32Value();
-    if (act == 1) {
-      at::relu_(z);
-    } else if (act == 2) {
-      at::leaky_relu_(z, info[5].As<Napi::Number>().DoubleValue());
-    } else {
-      throw std::runtime_error("batchNormActTrain: unknown activation code " + std::to_string(act));
-    }
+    // Code 0 would make this plain batchNormTrain: refused, as the JS side never sends it.
+    if (act == 0) throw std::runtime_error("batchNormActTrain: activation code 0 (none); use batchNormTrain");
+    activateInPlace(z, act, info[5].As<Napi::Number>().DoubleValue(), "batchNormActTrain");
     Napi::Env env = info.Env();
     Napi::Array out = Napi::Array::New(env, 3);
     out.Set(uint32_t{0}, describe(env, z));

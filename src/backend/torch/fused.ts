@@ -187,28 +187,30 @@ export function registerFusedKernels(): void {
   });
 
   // ---- batch norm in training mode: ATen native_batch_norm / native_batch_norm_backward ----
-  defineKernel(FAST_KERNELS.batchNormTrain, (b, i, a) => {
-    const eps = a.eps as number;
-    const [y, mean, invstd] = b.addon.batchNormTrain(b.handle(info(i, 'x')), b.handle(info(i, 'gamma')), b.handle(info(i, 'beta')), eps);
-    const invstdN = b.native(invstd);
-    // ATen keeps 1/sqrt(var + eps); callers want the biased variance for the running statistics.
-    const variance = b.aten('sub.Scalar', [b.aten('pow.Tensor_Scalar', [invstdN, -2]), eps]);
-    return [b.native(y), b.native(mean), variance, invstdN];
-  });
-  defineKernel(BACKWARD.batchNormTrain, (b, i, a) => {
+  // ATen keeps 1/sqrt(var + eps); callers want the biased variance for the running statistics.
+  const biasedVariance = (b: TorchBackend, invstd: Native, eps: number): Native => b.aten('sub.Scalar', [b.aten('pow.Tensor_Scalar', [invstd, -2]), eps]);
+  /** [dx, dgamma, dbeta] of batch norm from dy and the forward's x, gamma, mean and invstd inputs. */
+  const batchNormBackward = (b: TorchBackend, dy: tf.TensorInfo | Native, i: tf.NamedTensorInfoMap, eps: number): Native[] => {
     const [dx, dgamma, dbeta] = b.addon.batchNormTrainBackward(
-      b.handle(info(i, 'dy')),
+      b.handle(dy),
       b.handle(info(i, 'x')),
       b.handle(info(i, 'gamma')),
       b.handle(info(i, 'mean')),
       b.handle(info(i, 'invstd')),
-      a.eps as number,
+      eps,
       true,
       true,
       true,
     );
     return [b.native(dx as number[]), b.native(dgamma as number[]), b.native(dbeta as number[])];
+  };
+  defineKernel(FAST_KERNELS.batchNormTrain, (b, i, a) => {
+    const eps = a.eps as number;
+    const [y, mean, invstd] = b.addon.batchNormTrain(b.handle(info(i, 'x')), b.handle(info(i, 'gamma')), b.handle(info(i, 'beta')), eps);
+    const invstdN = b.native(invstd);
+    return [b.native(y), b.native(mean), biasedVariance(b, invstdN, eps), invstdN];
   });
+  defineKernel(BACKWARD.batchNormTrain, (b, i, a) => batchNormBackward(b, info(i, 'dy'), i, a.eps as number));
   tf.registerGradient({
     kernelName: FAST_KERNELS.batchNormTrain,
     inputsToSave: ['x', 'gamma'],
@@ -249,26 +251,14 @@ export function registerFusedKernels(): void {
       z = act === 1 ? b.aten('relu', [y]) : b.aten('leaky_relu', [y, alpha]);
       [mean, invstd] = [b.native(md), b.native(sd)];
     }
-    const variance = b.aten('sub.Scalar', [b.aten('pow.Tensor_Scalar', [invstd, -2]), eps]);
-    return [z, mean, variance, invstd];
+    return [z, mean, biasedVariance(b, invstd, eps), invstd];
   });
   defineKernel(BACKWARD.batchNormActTrain, (b, i, a) => {
     const dz = info(i, 'dz');
     const z = info(i, 'z');
     // Through the activation from its output: z > 0 exactly where the normalised value is (slope > 0).
     const dy = activationCode(a) === 1 ? b.aten('threshold_backward', [dz, z, 0]) : b.aten('leaky_relu_backward', [dz, z, a.alpha as number, true]);
-    const [dx, dgamma, dbeta] = b.addon.batchNormTrainBackward(
-      b.handle(dy),
-      b.handle(info(i, 'x')),
-      b.handle(info(i, 'gamma')),
-      b.handle(info(i, 'mean')),
-      b.handle(info(i, 'invstd')),
-      a.eps as number,
-      true,
-      true,
-      true,
-    );
-    return [b.native(dx as number[]), b.native(dgamma as number[]), b.native(dbeta as number[])];
+    return batchNormBackward(b, dy, i, a.eps as number);
   });
   tf.registerGradient({
     kernelName: FAST_KERNELS.batchNormActTrain,

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { leakyRelu } from '../../../src/ops/activations.js';
-import { batchNormInference, batchNormTrain } from '../../../src/ops/batch-norm.js';
+import { batchNormInference, batchNormTrain, type TrainActivation } from '../../../src/ops/batch-norm.js';
 import { conv2d } from '../../../src/ops/conv.js';
 import { softCrossEntropy, softmaxCrossEntropy } from '../../../src/ops/cross-entropy.js';
 import { emaUpdate } from '../../../src/ops/ema.js';
@@ -16,58 +16,41 @@ async function kernelsOf(f: () => tf.TensorContainer): Promise<string[]> {
   return info.kernelNames;
 }
 
+/** batchNormTrain (with `activation`, or none) against the cpu composite: y, mean, variance and the three gradients, NHWC and NC. */
+async function expectBatchNormTrainParity(activation: TrainActivation | null): Promise<void> {
+  for (const shape of [
+    [3, 4, 5, 6],
+    [7, 6],
+  ]) {
+    const c = shape[shape.length - 1];
+    const x = (): tf.Tensor4D | tf.Tensor2D => tf.add(tf.mul(waveTensor(shape), 2), 0.3) as tf.Tensor4D;
+    const gamma = (): tf.Tensor1D => tf.add(waveTensor([c], 1), 1) as tf.Tensor1D;
+    const beta = (): tf.Tensor1D => waveTensor([c], 2) as tf.Tensor1D;
+    await expectParity(() => {
+      const r = batchNormTrain(x(), gamma(), beta(), 1e-5, activation);
+      return [r.y, r.mean, r.variance];
+    }, 2e-5);
+    await expectParity(
+      () =>
+        tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+          const r = batchNormTrain(a as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5, activation);
+          return tf.sum(tf.mul(r.y, waveTensor(shape, 5)));
+        })([x(), gamma(), beta()]),
+      1e-4,
+    );
+  }
+  await tf.setBackend('torch');
+}
+
 describe.skipIf(torchSkipReason !== null)('fused ops on torch match the cpu composites', () => {
   it('batchNormTrain (training mode): y, mean, variance and gradients, NHWC and NC', async () => {
-    for (const shape of [
-      [3, 4, 5, 6],
-      [7, 6],
-    ]) {
-      const c = shape[shape.length - 1];
-      const x = (): tf.Tensor4D | tf.Tensor2D => tf.add(tf.mul(waveTensor(shape), 2), 0.3) as tf.Tensor4D;
-      const gamma = (): tf.Tensor1D => tf.add(waveTensor([c], 1), 1) as tf.Tensor1D;
-      const beta = (): tf.Tensor1D => waveTensor([c], 2) as tf.Tensor1D;
-      await expectParity(() => {
-        const r = batchNormTrain(x(), gamma(), beta(), 1e-5);
-        return [r.y, r.mean, r.variance];
-      }, 2e-5);
-      await expectParity(
-        () =>
-          tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
-            const r = batchNormTrain(a as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5);
-            return tf.sum(tf.mul(r.y, waveTensor(shape, 5)));
-          })([x(), gamma(), beta()]),
-        1e-4,
-      );
-    }
-    await tf.setBackend('torch');
+    await expectBatchNormTrainParity(null);
     const names = await kernelsOf(() => batchNormTrain(waveTensor([2, 3, 3, 4]) as tf.Tensor4D, tf.ones([4]), tf.zeros([4]), 1e-5).y);
     expect(names).toContain(FAST_KERNELS.batchNormTrain);
   });
 
   it('batchNormTrain with ReLU / LeakyReLU fused: z, mean, variance and gradients, NHWC and NC, one kernel each way', async () => {
-    for (const activation of [{ kind: 'leakyrelu', alpha: 0.1 }, { kind: 'relu' }] as const) {
-      for (const shape of [
-        [3, 4, 5, 6],
-        [7, 6],
-      ]) {
-        const c = shape[shape.length - 1];
-        const x = (): tf.Tensor4D | tf.Tensor2D => tf.add(tf.mul(waveTensor(shape), 2), 0.3) as tf.Tensor4D;
-        const gamma = (): tf.Tensor1D => tf.add(waveTensor([c], 1), 1) as tf.Tensor1D;
-        const beta = (): tf.Tensor1D => waveTensor([c], 2) as tf.Tensor1D;
-        await expectParity(() => {
-          const r = batchNormTrain(x(), gamma(), beta(), 1e-5, activation);
-          return [r.y, r.mean, r.variance];
-        }, 2e-5);
-        await expectParity(
-          () =>
-            tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
-              const r = batchNormTrain(a as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5, activation);
-              return tf.sum(tf.mul(r.y, waveTensor(shape, 5)));
-            })([x(), gamma(), beta()]),
-          1e-4,
-        );
-      }
-    }
+    for (const activation of [{ kind: 'leakyrelu', alpha: 0.1 }, { kind: 'relu' }] as const) await expectBatchNormTrainParity(activation);
     // The same values as batch norm then the activation, computed separately on this backend.
     const [fusedY, plainY] = tf.tidy(() => {
       const x = tf.add(tf.mul(waveTensor([2, 3, 3, 4]), 2), 0.3) as tf.Tensor4D;
