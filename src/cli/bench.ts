@@ -86,15 +86,15 @@ export function createBenchCommand(output: CliOutput = processOutput, deps?: Ben
     .option('--net <name>', `${modelOptions.net.describe} (default: ${modelOptions.net.default})`)
     .option('--step <method>', `the training step of one of: ${BENCH_STEPS.join(', ')} (an SSL learner: 64 labeled + 128 weak + 128 strong images; supervised: 64 labeled)`, DEFAULT_METHOD)
     .option('--backend <name>', `tfjs backend: ${BENCH_BACKENDS.join(', ')} (all = every installed one)`, 'auto')
-    .option('--steps <n>', `timed steps per round (default ${BENCH_DEFAULTS.steps}; 1 on cpu/wasm)`, String(BENCH_DEFAULTS.steps))
-    .option('--rounds <n>', `interleaved rounds; the median is reported (default ${BENCH_DEFAULTS.rounds}; 1 on cpu/wasm)`, String(BENCH_DEFAULTS.rounds))
-    .option('--warmup <n>', `untimed steps before the first round, per runner (default ${BENCH_DEFAULTS.warmup}; 0 on cpu/wasm)`, String(BENCH_DEFAULTS.warmup))
+    .option('--steps <n>', `timed steps per round (default ${BENCH_DEFAULTS.steps}; 1 on cpu/wasm)`)
+    .option('--rounds <n>', `interleaved rounds; the median is reported (default ${BENCH_DEFAULTS.rounds}; 1 on cpu/wasm)`)
+    .option('--warmup <n>', `untimed steps before the first round, per runner (default ${BENCH_DEFAULTS.warmup}; 0 on cpu/wasm)`)
     .option('--threads <n>', `${runtimeOptions.threads.describe}, and of PyTorch (default: ${runtimeOptions.threads.default})`)
     .option('--python <path>', 'Python with torch for the reference (default: python3, then /usr/bin/python3)')
     .option('--pytorch-malloc <mode>', `PyTorch's glibc malloc: stock (PyTorch as installed) or tuned (freed memory reused, as our caching allocator does)`, 'stock')
     .option('--no-torch-reference', 'time only our backends')
     .option('--end-to-end', `then time the real \`ssl run ${MAIN_JOB.method} --gamma-l ${MAIN_JOB.gammaL} --gamma-u ${MAIN_JOB.gammaU}\` loop on the embedded data: pipeline, augmentation workers, EMA, DASO, evaluations and checkpoints on the preset's schedule`)
-    .option('--iterations <n>', `iterations of the --end-to-end run (default ${END_TO_END_ITERATIONS})`, String(END_TO_END_ITERATIONS))
+    .option('--iterations <n>', `iterations of the --end-to-end run (default ${END_TO_END_ITERATIONS})`)
     .option('--json', 'print the full report as one JSON object')
     .addHelpText('after', HELP);
   cmd.action(async (flags: Record<string, unknown>) => {
@@ -103,7 +103,7 @@ export function createBenchCommand(output: CliOutput = processOutput, deps?: Ben
     const json = flags.json === true;
     const log = (line: string): void => output.err(`${line}\n`);
     // Checked before the step rounds, which take minutes.
-    const iterations = flags.endToEnd === true ? positiveInt('--iterations', 1)(String(flags.iterations)) : null;
+    const iterations = flags.endToEnd === true ? positiveInt('--iterations', 1)(String(flags.iterations ?? END_TO_END_ITERATIONS)) : null;
     let report = await runBench(opts, log, deps);
     if (iterations !== null) {
       log(`end to end: the first ${iterations} iterations of \`ssl run ${MAIN_JOB.method}\` in a temporary directory`);
