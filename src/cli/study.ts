@@ -13,6 +13,7 @@ import { createStudyProgress } from '../study/progress.js';
 import { countStates, estimateSecondsLeft, readStudyStatus, type RunStatus } from '../study/run-state.js';
 import { StudyFailed, StudyInterrupted } from '../study/outcome.js';
 import { aggregateStudy, studyWallSeconds } from '../study/aggregate.js';
+import { reuseFinishedRuns, reusedRunIds } from '../study/reuse-runs.js';
 import { writeStudyReport } from '../report/write-report.js';
 import { assertRedisReachable, enqueueStudy, queuedStudyStatus, watchQueuedStudy } from '../study/queue.js';
 import { formatDuration } from '../train/progress.js';
@@ -27,6 +28,8 @@ Examples:
   $ ssl study mismatch --methods fixmatch,daso,fixmatch+daso+la --concurrency 2 --iterations 400
   $ ssl study run pipelines/studies/mismatch-embedded.yaml          # the same grid, from a study file
   $ ssl study mismatch --resume studies/<id>                        # skips finished runs, resumes or re-runs the others
+  $ ssl study run pipelines/studies/beyond-daso-embedded.yaml --reuse studies/<ssl-family-id>
+                                              # FixMatch and DASO rows taken from that study where their ids match
   $ ssl study status studies/<id>                                   # done / running / failed / queued, ETA
   $ ssl report studies/<id>                                         # mean ± std table and charts
 
@@ -81,6 +84,7 @@ interface StudyFlags {
   readonly outDir: string;
   readonly concurrency: string;
   readonly resume?: string;
+  readonly reuse: readonly string[];
   readonly queue?: string;
   readonly wait: boolean;
   readonly progress?: string;
@@ -96,6 +100,7 @@ function addStudyFlags(cmd: Command, grid: 'required' | 'override'): Command {
     .option('--out-dir <dir>', 'parent folder of study folders', 'studies')
     .option('--concurrency <n>', 'runs at once on this machine, each with cores/n compute threads', '1')
     .option('--resume <studyDir>', 'continue a study: skip its finished runs, resume or re-run the others')
+    .option('--reuse <studyDir>', 'take the finished runs of another study that this one also plans (same run id = same settings) instead of training them again (repeatable)', (dir: string, dirs: string[]) => [...dirs, dir], [] as string[])
     .option('--queue <redis-url>', 'enqueue the runs on Redis (BullMQ) for `ssl worker` processes instead of running them here')
     .addOption(new Option('--no-wait', 'with --queue: enqueue and return, without waiting for the workers'));
   addConfigFlags(cmd, studyRunSpecs());
@@ -188,6 +193,8 @@ async function executeStudy(flags: StudyFlags & Record<string, unknown>, fileDef
   await mkdir(studyDir, { recursive: true });
   await writeStudyPlan(studyDir, plan);
   output.err(`study ${plan.id}: ${plan.runs.length} runs (${plan.definition.methods.length} methods × ${plan.definition.gammaU.length} γ_u × ${plan.definition.seeds.length} seeds) in ${studyDir}\n`);
+  const reused = await reuseFinishedRuns(studyDir, plan, flags.reuse);
+  for (const from of [...new Set(reused.map((r) => r.from))]) output.err(`reused ${reused.filter((r) => r.from === from).length} finished run(s) from ${from}\n`);
   const mode = (flags.progress ?? 'auto') as ProgressMode;
   const progress = createStudyProgress(plan.id, mode, concurrency, { write: (s) => output.err(s), isTTY: output === processOutput && process.stderr.isTTY, columns: process.stderr.columns });
   const label = (s: RunStatus) => runLabel(s.run);
@@ -223,7 +230,7 @@ async function executeStudy(flags: StudyFlags & Record<string, unknown>, fileDef
   }
   output.out(formatStudyStatus(studyDir, plan, statuses, concurrency));
   if (statuses.some((s) => s.state === 'done')) {
-    const written = await writeStudyReport(studyDir, aggregateStudy(plan, statuses, studyWallSeconds(studyDir, statuses)));
+    const written = await writeStudyReport(studyDir, aggregateStudy(plan, statuses, studyWallSeconds(studyDir, statuses), reusedRunIds(studyDir, statuses)));
     output.out(`${written.text}\nreport: ${written.html}, ${written.markdown}\n`);
   }
   if (interrupted) throw new StudyInterrupted(studyDir, flags.queue !== undefined ? `stopped waiting; the runs stay on the queue and the workers go on. Follow them with: ssl study status ${studyDir}` : undefined);

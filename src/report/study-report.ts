@@ -73,6 +73,8 @@ export interface StudyResults {
   readonly wallSeconds: number | null;
   /** Training seconds summed over runs. */
   readonly computeSeconds: number;
+  /** Finished runs copied from another study (same ids: same settings), not trained in this one. */
+  readonly reusedRuns: number;
 }
 
 /** `γ_u = 100`, `γ_u = 1`, `γ_u = 1/100`. */
@@ -146,7 +148,8 @@ export function writeStudyMarkdown(results: StudyResults): string {
   );
   lines.push(
     `Runs: ${done} of ${runs.length} done${failed.length > 0 ? `, **${failed.length} failed**` : ''}` +
-      `${results.wallSeconds !== null ? `; wall time ${duration(results.wallSeconds)}` : ''}; training time summed over runs ${duration(results.computeSeconds)}.`,
+      `${results.reusedRuns > 0 ? ` (${results.reusedRuns} of them taken finished from another study with the same run ids, so the same settings: \`--reuse\`)` : ''}` +
+      `${results.wallSeconds !== null ? `; wall time ${duration(results.wallSeconds)}${results.reusedRuns > 0 ? ' for the runs trained here' : ''}` : ''}; training time summed over runs ${duration(results.computeSeconds)}.`,
     '',
   );
   lines.push('## Balanced accuracy (test)', '', ...layoutTable(results, [{ metric: 'balancedAccuracy', name: '' }], marks), '');
@@ -264,6 +267,7 @@ export function renderStudyHtml(results: StudyResults, markdown: string, charts:
   const cards: Array<readonly [string, string]> = [
     ['runs done', `${runs.filter((r) => r.state === 'done').length} / ${runs.length}`],
     ['failed', String(runs.filter((r) => r.state === 'failed').length)],
+    ...(results.reusedRuns > 0 ? [['reused', `${results.reusedRuns} (trained in another study)`] as const] : []),
     ...(results.wallSeconds !== null ? [['wall time', duration(results.wallSeconds)] as const] : []),
   ];
   return renderHtmlPage(`Study ${results.id}`, cards, markdown, charts, chartSrc);

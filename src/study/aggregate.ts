@@ -10,6 +10,7 @@ import { STUDY_METRICS, tailPlOf, type MeanStd, type StudyCell, type StudyCellRu
 import type { RunSummary } from '../report/run-summary.js';
 import type { StudyPlan } from './plan.js';
 import { readStudyStatus, runDirOf, type RunStatus } from './run-state.js';
+import { isReused, reusedRunIds } from './reuse-runs.js';
 
 /** Mean and sample standard deviation (n − 1) of the defined values; null when there is none. */
 export function meanStd(values: ReadonlyArray<number | null>): MeanStd | null {
@@ -75,8 +76,9 @@ function cellFlags(done: ReadonlyArray<RunSummary>): string[] {
 /**
  * The results of a study from its runs' standing (pure: `ssl report studies/<id>` and tests call it).
  * @param wallSeconds from the first run's start to the last run's end, when known
+ * @param reused ids of the runs copied from another study (`--reuse`) rather than trained in this one
  */
-export function aggregateStudy(plan: StudyPlan, statuses: ReadonlyArray<RunStatus>, wallSeconds: number | null): StudyResults {
+export function aggregateStudy(plan: StudyPlan, statuses: ReadonlyArray<RunStatus>, wallSeconds: number | null, reused: ReadonlySet<string> = new Set()): StudyResults {
   const methods = distinct(plan.runs.map((r) => r.method));
   const gammaU = [...plan.definition.gammaU];
   const summaries = statuses.flatMap((s) => (s.summary ? [s.summary] : []));
@@ -138,19 +140,24 @@ export function aggregateStudy(plan: StudyPlan, statuses: ReadonlyArray<RunStatu
     notes,
     wallSeconds,
     computeSeconds: summaries.reduce((a, s) => a + s.timing.seconds, 0),
+    reusedRuns: statuses.filter((s) => s.summary && reused.has(s.run.runId)).length,
   };
 }
 
-/** First run start (its config.json) to last summary, in seconds; null before any run finished. */
+/**
+ * First run start (its config.json) to last summary, in seconds, over the runs trained in this
+ * study (a reused run's times are its own study's); null before any run finished.
+ */
 export function studyWallSeconds(studyDir: string, statuses: ReadonlyArray<RunStatus>): number | null {
-  const starts = statuses.flatMap((s) => {
+  const trained = statuses.filter((s) => !isReused(studyDir, s.run.runId));
+  const starts = trained.flatMap((s) => {
     try {
       return [statSync(path.join(runDirOf(studyDir, s.run.runId), 'config.json')).mtimeMs];
     } catch {
       return [];
     }
   });
-  const ends = statuses.flatMap((s) => (s.summary ? [Date.parse(s.summary.createdAt)] : []));
+  const ends = trained.flatMap((s) => (s.summary ? [Date.parse(s.summary.createdAt)] : []));
   if (starts.length === 0 || ends.length === 0) return null;
   return Math.max(0, (Math.max(...ends) - Math.min(...starts)) / 1000);
 }
@@ -158,7 +165,7 @@ export function studyWallSeconds(studyDir: string, statuses: ReadonlyArray<RunSt
 /** Reads a study folder and aggregates it. */
 export async function readStudyResults(studyDir: string, plan: StudyPlan): Promise<StudyResults> {
   const statuses = await readStudyStatus(studyDir, plan);
-  return aggregateStudy(plan, statuses, studyWallSeconds(studyDir, statuses));
+  return aggregateStudy(plan, statuses, studyWallSeconds(studyDir, statuses), reusedRunIds(studyDir, statuses));
 }
 
 /**

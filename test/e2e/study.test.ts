@@ -129,6 +129,22 @@ describe('ssl study mismatch, locally', () => {
     }
     expect(readFileSync(path.join(studyDir, 'report.html'), 'utf8')).toContain('<img src="charts/study-balanced-accuracy.png"');
     localTables = tablesOf(md);
+
+    // 5. Another study planning some of these runs takes them finished (--reuse): nothing trains again.
+    const reuseOut = mkdtempSync(path.join(tmpdir(), 'ssl-study-reuse-'));
+    const reused = await cli('study', 'mismatch', ...grid(), '--methods', 'daso', '--out-dir', reuseOut, '--reuse', studyDir);
+    expect(reused.code, reused.err).toBe(0);
+    expect(reused.err).toContain(`reused 6 finished run(s) from ${studyDir}`);
+    expect(reused.out).toMatch(/6 runs: 6 done; all runs ended/);
+    const reusedDir = studyDirIn(reuseOut);
+    for (const run of (await readStudyPlan(reusedDir, 'dir')).runs) {
+      const copy = path.join(reusedDir, 'runs', run.runId);
+      expect(JSON.parse(readFileSync(path.join(copy, 'reused.json'), 'utf8')).from, run.runId).toBe(studyDir);
+      expect(readFileSync(path.join(copy, 'summary.json'), 'utf8')).toBe(readFileSync(path.join(studyDir, 'runs', run.runId, 'summary.json'), 'utf8'));
+    }
+    const reusedMd = readFileSync(path.join(reusedDir, 'report.md'), 'utf8');
+    expect(reusedMd).toMatch(/Runs: 6 of 6 done \(6 of them taken finished from another study/);
+    expect(tablesOf(reusedMd).split('\n').filter((l) => l.startsWith('| fixmatch+daso |'))).toEqual(tablesOf(md).split('\n').filter((l) => l.startsWith('| fixmatch+daso |')));
   }, 400_000);
 });
 
