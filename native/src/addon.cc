@@ -363,6 +363,37 @@ at::Tensor nchwView(const at::Tensor& nhwc) { return nhwc.permute({0, 3, 1, 2});
 at::Tensor nhwcOf(const at::Tensor& nchw) { return nchw.permute({0, 2, 3, 1}).contiguous(); }
 at::Tensor atenFilter(const at::Tensor& hwio) { return hwio.permute({3, 2, 0, 1}); }
 
+// ---- convolution precision: fp32, or bf16 arithmetic between fp32 tensors ----
+// With bf16 on, each convolution (forward and both gradients) casts its operands to bfloat16, runs
+// oneDNN's bf16 kernel (which accumulates in fp32) and returns fp32: autocast for convolutions
+// only, so master weights, batch norm, softmax and the loss stay fp32. Worth it only where the CPU
+// has bf16 arithmetic (avx512_bf16, AMX); elsewhere oneDNN emulates bf16 at a fraction of fp32's
+// speed, which is why the JavaScript side only turns it on after reading the CPU flags.
+bool g_bf16Conv = false;
+
+// Measured on an avx512_bf16 EPYC: oneDNN's bf16 filter gradient for a 3-channel input took 270 ms
+// against a few ms in fp32, so convolutions over few input channels (an RGB or grey stem) and
+// grouped ones stay fp32; from 16 input channels on, bf16 wins.
+constexpr int64_t kBf16MinInputChannels = 16;
+
+// inChannels: the filter's input channels per group (tfjs HWIO filters: dimension 2).
+bool bf16For(int64_t inChannels, int64_t groups) {
+  return g_bf16Conv && groups == 1 && inChannels >= kBf16MinInputChannels;
+}
+
+at::Tensor convOperand(const at::Tensor& t, bool bf16) { return bf16 ? t.to(at::kBFloat16) : t; }
+at::Tensor fp32(const at::Tensor& t) { return t.scalar_type() == at::kFloat ? t : t.to(at::kFloat); }
+
+// setConvPrecision(bf16: boolean)
+Napi::Value SetConvPrecision(const Napi::CallbackInfo& info) {
+  g_bf16Conv = info[0].ToBoolean().Value();
+  return info.Env().Undefined();
+}
+
+Napi::Value GetConvPrecision(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), g_bf16Conv ? "bf16" : "fp32");
+}
+
 struct ConvGeometry {
   std::vector<int64_t> stride, padding, dilation;
   int64_t groups;
@@ -381,9 +412,10 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
     const at::Tensor& x = tensorArg(info[0]);
     const at::Tensor& w = tensorArg(info[1]);
     const ConvGeometry g = geometry(info, 2);
-    at::Tensor y = at::convolution(nchwView(x), atenFilter(w), c10::nullopt, g.stride, g.padding, g.dilation,
-                                   false, {0, 0}, g.groups);
-    return describe(info.Env(), nhwcOf(y));
+    const bool bf = bf16For(w.size(2), g.groups);
+    at::Tensor y = at::convolution(convOperand(nchwView(x), bf), convOperand(atenFilter(w), bf), c10::nullopt, g.stride,
+                                   g.padding, g.dilation, false, {0, 0}, g.groups);
+    return describe(info.Env(), nhwcOf(fp32(y)));
   });
 }
 
@@ -395,14 +427,16 @@ Napi::Value Conv2dBackward(const Napi::CallbackInfo& info) {
     const at::Tensor& x = tensorArg(info[1]);
     const at::Tensor& w = tensorArg(info[2]);
     const ConvGeometry g = geometry(info, 3);
+    const bool bf = bf16For(w.size(2), g.groups);
     const bool needInput = info[7].ToBoolean().Value();
     const bool needFilter = info[8].ToBoolean().Value();
-    auto r = at::convolution_backward(nchwView(dy), nchwView(x), atenFilter(w), c10::nullopt, g.stride, g.padding,
-                                      g.dilation, false, {0, 0}, g.groups, {needInput, needFilter, false});
+    auto r = at::convolution_backward(convOperand(nchwView(dy), bf), convOperand(nchwView(x), bf), convOperand(atenFilter(w), bf),
+                                      c10::nullopt, g.stride, g.padding, g.dilation, false, {0, 0}, g.groups,
+                                      {needInput, needFilter, false});
     Napi::Env env = info.Env();
     Napi::Array out = Napi::Array::New(env, 2);
-    out.Set(uint32_t{0}, needInput ? describe(env, nhwcOf(std::get<0>(r))) : env.Null());
-    out.Set(uint32_t{1}, needFilter ? describe(env, std::get<1>(r).permute({2, 3, 1, 0}).contiguous()) : env.Null());
+    out.Set(uint32_t{0}, needInput ? describe(env, nhwcOf(fp32(std::get<0>(r)))) : env.Null());
+    out.Set(uint32_t{1}, needFilter ? describe(env, fp32(std::get<1>(r)).permute({2, 3, 1, 0}).contiguous()) : env.Null());
     return out;
   });
 }
@@ -414,11 +448,13 @@ Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
     const at::Tensor& w = tensorArg(info[1]);
     const std::vector<int64_t> s = intList(info[2]);
     const ConvGeometry g = geometry(info, 3);
+    const bool bf = bf16For(w.size(2), g.groups);
     // convolution_backward only reads the input's shape and layout when the filter gradient is off.
-    at::Tensor xShape = at::empty({s[0], s[3], s[1], s[2]}, dy.options().memory_format(at::MemoryFormat::ChannelsLast));
-    auto r = at::convolution_backward(nchwView(dy), xShape, atenFilter(w), c10::nullopt, g.stride, g.padding,
+    const at::Tensor dyIn = convOperand(nchwView(dy), bf);
+    at::Tensor xShape = at::empty({s[0], s[3], s[1], s[2]}, dyIn.options().memory_format(at::MemoryFormat::ChannelsLast));
+    auto r = at::convolution_backward(dyIn, xShape, convOperand(atenFilter(w), bf), c10::nullopt, g.stride, g.padding,
                                       g.dilation, false, {0, 0}, g.groups, {true, false, false});
-    return describe(info.Env(), nhwcOf(std::get<0>(r)));
+    return describe(info.Env(), nhwcOf(fp32(std::get<0>(r))));
   });
 }
 
@@ -429,8 +465,9 @@ Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
     const at::Tensor& dy = tensorArg(info[1]);
     const std::vector<int64_t> s = intList(info[2]);
     ConvGeometry g = geometry(info, 3);
-    at::Tensor wShape = at::empty({s[3], s[2], s[0], s[1]}, x.options());
-    at::Tensor src = nchwView(x);
+    const bool bf = bf16For(s[2], g.groups);
+    at::Tensor src = convOperand(nchwView(x), bf);
+    at::Tensor wShape = at::empty({s[3], s[2], s[0], s[1]}, src.options());
     // libtorch 1.13's weight-only convolution_backward corrupts the heap ("free(): invalid next
     // size") for a strided 1x1 filter without padding. Such a conv only reads x[:, :, ::sh, ::sw]:
     // take that view and run the stride-1 gradient, which is the same sum.
@@ -439,9 +476,9 @@ Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
       src = src.slice(2, 0, c10::nullopt, g.stride[0]).slice(3, 0, c10::nullopt, g.stride[1]).contiguous(at::MemoryFormat::ChannelsLast);
       g.stride = {1, 1};
     }
-    auto r = at::convolution_backward(nchwView(dy), src, wShape, c10::nullopt, g.stride, g.padding,
+    auto r = at::convolution_backward(convOperand(nchwView(dy), bf), src, wShape, c10::nullopt, g.stride, g.padding,
                                       g.dilation, false, {0, 0}, g.groups, {false, true, false});
-    return describe(info.Env(), std::get<1>(r).permute({2, 3, 1, 0}).contiguous());
+    return describe(info.Env(), fp32(std::get<1>(r)).permute({2, 3, 1, 0}).contiguous());
   });
 }
 
@@ -475,10 +512,12 @@ Napi::Value Conv2dBiasAct(const Napi::CallbackInfo& info) {
   return guarded(info, "conv2dBiasAct", [&]() -> Napi::Value {
     const at::Tensor& x = tensorArg(info[0]);
     const at::Tensor& w = tensorArg(info[1]);
-    const c10::optional<at::Tensor> bias = optionalTensor(info[2]);
     const ConvGeometry g = geometry(info, 3);
-    at::Tensor y = at::convolution(nchwView(x), atenFilter(w), bias, g.stride, g.padding, g.dilation, false, {0, 0},
-                                   g.groups);
+    const bool bf = bf16For(w.size(2), g.groups);
+    c10::optional<at::Tensor> bias = optionalTensor(info[2]);
+    if (bias) bias = convOperand(*bias, bf);
+    at::Tensor y = fp32(at::convolution(convOperand(nchwView(x), bf), convOperand(atenFilter(w), bf), bias, g.stride, g.padding,
+                                        g.dilation, false, {0, 0}, g.groups));
     activateInPlace(y, info[7].As<Napi::Number>().Int32Value(), info[8].As<Napi::Number>().DoubleValue(), "conv2dBiasAct");
     return describe(info.Env(), nhwcOf(y));
   });
@@ -607,6 +646,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("allocatorStats", Napi::Function::New(env, AllocatorStats));
   exports.Set("emptyCache", Napi::Function::New(env, EmptyCache));
   exports.Set("setCacheLimit", Napi::Function::New(env, SetCacheLimit));
+  exports.Set("setConvPrecision", Napi::Function::New(env, SetConvPrecision));
+  exports.Set("getConvPrecision", Napi::Function::New(env, GetConvPrecision));
   exports.Set("conv2d", Napi::Function::New(env, Conv2d));
   exports.Set("conv2dBiasAct", Napi::Function::New(env, Conv2dBiasAct));
   exports.Set("conv2dBackward", Napi::Function::New(env, Conv2dBackward));

@@ -20,6 +20,7 @@ export interface EndToEndOptions {
   readonly net?: string;
   readonly threads?: number;
   readonly backend?: RunConfig['backend'];
+  readonly precision?: RunConfig['precision'];
   /** More config values (tests shrink the run with them). */
   readonly overrides?: Readonly<Record<string, unknown>>;
   /** An in-memory dataset instead of the preset's (tests). */
@@ -69,6 +70,7 @@ export async function runEndToEnd(opts: EndToEndOptions, run: RunExperiment = ru
     ...(opts.net !== undefined ? { net: opts.net } : {}),
     ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
     ...(opts.backend !== undefined ? { backend: opts.backend } : {}),
+    ...(opts.precision !== undefined ? { precision: opts.precision } : {}),
     ...opts.overrides,
   };
   const layers: ConfigLayer[] = [...presets, { source: 'ssl bench --end-to-end', values }];
@@ -78,7 +80,7 @@ export async function runEndToEnd(opts: EndToEndOptions, run: RunExperiment = ru
     const t = result.train;
     const steps = t.phases.steps;
     return {
-      command: `ssl run ${MAIN_JOB.method} --gamma-l ${config.gammaL} --gamma-u ${config.gammaU} --iterations ${t.steps}${opts.net !== undefined ? ` --net ${opts.net}` : ''}`,
+      command: `ssl run ${MAIN_JOB.method} --gamma-l ${config.gammaL} --gamma-u ${config.gammaU} --iterations ${t.steps}${opts.net !== undefined ? ` --net ${opts.net}` : ''}${config.precision !== 'fp32' ? ` --precision ${config.precision}` : ''}`,
       dataset: config.dataset,
       net: config.net,
       iterations: t.steps,

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { setTorchPrecision, type Precision } from '../backend/precision.js';
 import { performance } from 'node:perf_hooks';
 import { resolveRunConfig } from '../config/run-config.js';
 import { liveNativeTensors } from '../backend/torch/index.js';
@@ -42,13 +43,15 @@ export interface OurRunnerOptions {
   /** Untimed steps before the first round (kernel selection, allocator caches, JIT). */
   readonly warmup: number;
   readonly seed?: number;
+  /** Convolution arithmetic on the torch backend (default fp32); a bf16 runner is labeled `torch bf16`. */
+  readonly precision?: Precision;
 }
 
 /** Our trainer as a bench participant, plus its memory at the start and end of the timed rounds. */
 export interface OurRunner extends BenchRunner {
   readonly backend: string;
   readonly imagesPerStep: number;
-  /** After warm-up, before the first timed round. */
+  /** When the first timed round starts (after every runner's warm-up). */
   readonly memoryStart: MemorySnapshot;
   /** After the latest timed round. */
   memoryEnd(): MemorySnapshot;
@@ -84,7 +87,13 @@ export function memorySnapshot(backend: string): MemorySnapshot {
  * The caller owns the runner (`dispose()`).
  */
 export async function createOurRunner(opts: OurRunnerOptions): Promise<OurRunner> {
-  await activate(opts.backend);
+  const precision = opts.precision ?? 'fp32';
+  const activate = async (): Promise<void> => {
+    await activateBackend(opts.backend);
+    // Each round sets its own precision: runners of both precisions interleave in one process.
+    if (opts.backend === 'torch') setTorchPrecision(precision);
+  };
+  await activate();
   const config = resolveRunConfig(opts.step, [
     { source: 'ssl bench', values: { net: opts.net, labeledBatch: FIXMATCH_BATCH.labeled, unlabeledRatio: FIXMATCH_BATCH.unlabeled / FIXMATCH_BATCH.labeled, seed: opts.seed ?? 0 } },
   ]);
@@ -106,18 +115,23 @@ export async function createOurRunner(opts: OurRunnerOptions): Promise<OurRunner
     state.dispose();
     throw err;
   }
-  const memoryStart = memorySnapshot(opts.backend);
-  let memoryEnd = memoryStart;
+  // Taken when the first timed round starts, once every runner of the bench is built: the process's
+  // tensors then include all of them, so a second runner does not look like the first one's leak.
+  let memoryStart: MemorySnapshot | null = null;
+  let memoryEnd: MemorySnapshot | null = null;
   return {
-    label: opts.backend,
+    label: precision === 'fp32' ? opts.backend : `${opts.backend} ${precision}`,
     kind: 'ours',
     backend: opts.backend,
     rounds: opts.rounds,
     imagesPerStep: perStep,
-    memoryStart,
-    memoryEnd: () => memoryEnd,
+    get memoryStart(): MemorySnapshot {
+      return memoryStart ?? memorySnapshot(opts.backend);
+    },
+    memoryEnd: () => memoryEnd ?? memorySnapshot(opts.backend),
     async round(): Promise<RoundResult> {
-      await activate(opts.backend);
+      await activate();
+      memoryStart ??= memorySnapshot(opts.backend);
       const start = performance.now();
       for (let i = 0; i < opts.steps; i++) trainStep(state, batch, stepIndex++);
       const seconds = (performance.now() - start) / 1000;
@@ -130,7 +144,7 @@ export async function createOurRunner(opts: OurRunnerOptions): Promise<OurRunner
   };
 }
 
-async function activate(backend: string): Promise<void> {
+async function activateBackend(backend: string): Promise<void> {
   if (tf.getBackend() === backend) return;
   if (!(await tf.setBackend(backend))) throw new Error(`ssl bench: backend '${backend}' failed to initialise`);
 }

@@ -129,7 +129,7 @@ export function formatMemory(o: OurSummary): string {
   if (o.memoryStart.nativeTensors !== undefined && o.memoryEnd.nativeTensors !== undefined) {
     parts.push(`native tensors ${o.memoryStart.nativeTensors} -> ${o.memoryEnd.nativeTensors}`);
   }
-  return `memory ${o.backend} (after warm-up -> after the last round): ${parts.join('; ')}`;
+  return `memory ${o.label} (first timed round -> after the last round): ${parts.join('; ')}`;
 }
 
 const pad = (s: string, n: number): string => s.padEnd(n);
@@ -164,7 +164,7 @@ export function formatReport(rep: BenchReport): string {
     );
     for (const o of rep.ours) {
       const paired = o.roundRatios.length > 0 ? `; per round ${o.roundRatios.map((v) => v.toFixed(2)).join(' ')} (median ${median(o.roundRatios).toFixed(2)})` : '';
-      lines.push(`ratio ours ${o.backend} / PyTorch best = ${(o.ratio as number).toFixed(2)}${paired}`);
+      lines.push(`ratio ours ${o.label} / PyTorch best = ${(o.ratio as number).toFixed(2)}${paired}`);
     }
   } else {
     lines.push(`no PyTorch reference: ${rep.pytorchNote ?? 'no PyTorch round completed'}`);

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { registerGradients } from '../backend/gradients.js';
+import { resolvePrecision, setTorchPrecision, type Precision, type PrecisionChoice } from '../backend/precision.js';
 import { listAvailableBackends, selectBackend, type BackendChoice, type BackendSelection } from '../backend/select.js';
 import { createOurRunner, imagesPerStep, type BenchStep, type OurRunner, type OurRunnerOptions } from './our-runner.js';
 import { bestOf, formatRound, roundRatios, speedRatio, summarizeRecords, type BenchReport, type OurSummary } from './report.js';
@@ -35,6 +36,8 @@ export interface BenchOptions {
   readonly python?: string;
   /** glibc malloc setup of the PyTorch process (default stock; see PYTORCH_MALLOC). */
   readonly pytorchMalloc?: PyTorchMalloc;
+  /** Convolution precisions to time on the torch backend, one runner each (default fp32 only). */
+  readonly precisions?: readonly PrecisionChoice[];
 }
 
 /** What runBench calls outside itself; tests substitute fakes. */
@@ -90,10 +93,18 @@ export async function runBench(opts: BenchOptions, log: (line: string) => void =
   let reference: TorchReference | null = null;
   try {
     const names = await backendsToRun(opts.backend, threads, deps, backendNotes, unavailable);
-    for (const name of names) {
+    const precisions = opts.precisions ?? ['fp32'];
+    const runs = names.flatMap((name) => {
+      if (name !== 'torch') return [{ name, precision: 'fp32' as Precision }];
+      const chosen = precisions.map((p) => resolvePrecision(p, 'torch'));
+      for (const c of chosen) if (c.precision === 'bf16') backendNotes.push(`torch bf16: ${c.note}`);
+      return [...new Set(chosen.map((c) => c.precision))].map((precision) => ({ name, precision }));
+    });
+    for (const { name, precision } of runs) {
       const slow = SLOW_BACKENDS.has(name);
       const runnerOpts: OurRunnerOptions = {
         backend: name,
+        precision,
         net: opts.net,
         step: opts.step,
         steps: slow && opts.steps === undefined ? 1 : steps,
@@ -104,8 +115,8 @@ export async function runBench(opts: BenchOptions, log: (line: string) => void =
         notes.push(`${name} is a slow backend: timed ${runnerOpts.steps} step(s) in ${runnerOpts.rounds} round(s) with ${runnerOpts.warmup} warm-up (set --steps/--rounds/--warmup to change)`);
       }
       try {
-        if (opts.backend === 'all' && name !== names[0]) await deps.selectBackend(name as BackendChoice, threads);
-        log(`building ${opts.net} on ${name} and running ${runnerOpts.warmup} warm-up step(s)`);
+        if (opts.backend === 'all' && name !== names[0] && precision === 'fp32') await deps.selectBackend(name as BackendChoice, threads);
+        log(`building ${opts.net} on ${name}${precision === 'fp32' ? '' : ` (${precision} convolutions)`} and running ${runnerOpts.warmup} warm-up step(s)`);
         ours.push(await deps.createOurRunner(runnerOpts));
       } catch (err) {
         if (opts.backend !== 'all') throw err;
@@ -124,6 +135,7 @@ export async function runBench(opts: BenchOptions, log: (line: string) => void =
     return buildReport({ opts, threads, rounds, warmup, ours, records, failures, reference, python, pytorchNote, backendNotes, unavailable, notes });
   } finally {
     for (const r of ours) r.dispose();
+    setTorchPrecision('fp32');
     if (reference) await reference.close();
     else if (referencePromise) await referencePromise.then((r) => r.close()).catch(() => {});
   }

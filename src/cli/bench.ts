@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { UserError } from '../errors.js';
 import { BACKEND_CHOICES } from '../backend/select.js';
+import { PRECISION_CHOICES, type PrecisionChoice } from '../backend/precision.js';
 import { modelOptions, runtimeOptions } from '../options/run-options.js';
 import { kebabCase, type OptionSpec } from '../options/option-spec.js';
 import { BENCH_STEPS, type BenchStep } from '../bench/our-runner.js';
@@ -31,6 +32,7 @@ Examples:
   $ ssl bench --net cnn-small --steps 2000 --rounds 1 --no-torch-reference   # memory stays flat?
   $ ssl bench --net cnn-small --backend all                 # every installed backend
   $ ssl bench --python /usr/bin/python3                     # a Python that has torch
+  $ ssl bench --net cnn-small --precision fp32,bf16            # bf16 convolutions against fp32 (avx512_bf16 / AMX CPUs)
   $ ssl bench --pytorch-malloc tuned                        # PyTorch with glibc told to reuse freed memory, as our allocator does
   $ ssl bench --net cnn-small --end-to-end                  # and the real \`ssl run daso\` loop, 200 iterations ~ 4 min`;
 
@@ -72,6 +74,7 @@ export function benchOptionsFromFlags(flags: Record<string, unknown>, explicit: 
     torchReference: flags.torchReference !== false,
     python: typeof flags.python === 'string' ? flags.python : undefined,
     pytorchMalloc: oneOf<PyTorchMalloc>('--pytorch-malloc', PYTORCH_MALLOC, String(flags.pytorchMalloc ?? 'stock')),
+    precisions: String(flags.precision ?? 'fp32').split(',').map((p) => oneOf<PrecisionChoice>('--precision', PRECISION_CHOICES, p.trim())),
   };
 }
 
@@ -92,6 +95,7 @@ export function createBenchCommand(output: CliOutput = processOutput, deps?: Ben
     .option('--threads <n>', `${runtimeOptions.threads.describe}, and of PyTorch (default: ${runtimeOptions.threads.default})`)
     .option('--python <path>', 'Python with torch for the reference (default: python3, then /usr/bin/python3)')
     .option('--pytorch-malloc <mode>', `PyTorch's glibc malloc: stock (PyTorch as installed) or tuned (freed memory reused, as our caching allocator does)`, 'stock')
+    .option('--precision <list>', 'convolution arithmetic of the torch runner: fp32, bf16, auto, or a list (fp32,bf16 times both, interleaved; bf16 only on CPUs with avx512_bf16 or amx_bf16)', 'fp32')
     .option('--no-torch-reference', 'time only our backends')
     .option('--end-to-end', `then time the real \`ssl run ${MAIN_JOB.method} --gamma-l ${MAIN_JOB.gammaL} --gamma-u ${MAIN_JOB.gammaU}\` loop on the embedded data: pipeline, augmentation workers, EMA, DASO, evaluations and checkpoints on the preset's schedule`)
     .option('--iterations <n>', `iterations of the --end-to-end run (default ${END_TO_END_ITERATIONS})`)
@@ -103,6 +107,7 @@ export function createBenchCommand(output: CliOutput = processOutput, deps?: Ben
     const json = flags.json === true;
     const log = (line: string): void => output.err(`${line}\n`);
     // Checked before the step rounds, which take minutes.
+    if (flags.endToEnd !== true && explicit('iterations')) throw new UserError('--iterations', 'sets the length of the --end-to-end run, which was not asked for', 'Add --end-to-end, or drop --iterations.');
     const iterations = flags.endToEnd === true ? positiveInt('--iterations', 1)(String(flags.iterations ?? END_TO_END_ITERATIONS)) : null;
     let report = await runBench(opts, log, deps);
     if (iterations !== null) {
@@ -112,6 +117,7 @@ export function createBenchCommand(output: CliOutput = processOutput, deps?: Ben
         ...(explicit('net') ? { net: opts.net } : {}),
         ...(opts.threads ? { threads: opts.threads } : {}),
         ...(opts.backend !== 'all' ? { backend: opts.backend } : {}),
+        precision: opts.precisions?.[0] ?? 'fp32',
         log,
       });
       report = { ...report, endToEnd };

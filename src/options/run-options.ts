@@ -3,6 +3,7 @@ import { option } from './option-spec.js';
 import { DATASET_NAMES } from '../data/sources/index.js';
 import { NET_NAMES } from '../models/create-model.js';
 import { HEAD_NAMES } from '../models/heads.js';
+import { PRECISION_CHOICES } from '../backend/precision.js';
 import { BACKEND_CHOICES } from '../backend/select.js';
 
 const positiveInt = z.number().int().positive();
@@ -53,6 +54,12 @@ export const modelOptions = {
 /** Where and how the run executes. */
 export const runtimeOptions = {
   backend: option(z.enum(BACKEND_CHOICES), 'auto', `tfjs backend: ${BACKEND_CHOICES.join(', ')}; auto picks the fastest installed (tensorflow > torch > wasm > cpu) and prints which`, '<name>'),
+  precision: option(
+    z.enum(PRECISION_CHOICES),
+    'fp32',
+    'convolution arithmetic on the torch backend: fp32 | bf16 (oneDNN bf16 kernels, fp32 weights, batch norm and loss; only on CPUs with avx512_bf16 or amx_bf16) | auto (bf16 where the CPU has it)',
+    '<mode>',
+  ),
   threads: option(nonNegativeInt, 0, 'compute threads for the torch backend (0 = number of cores)'),
   workers: option(nonNegativeInt, 1, 'augmentation worker threads (0 = in the main thread)'),
   prefetch: option(positiveInt, 3, 'batches prepared ahead of the trainer (bounded queue)'),

@@ -145,7 +145,7 @@ export function writeSummaryMarkdown(summary: RunSummary): string {
   lines.push(`# ${runTitle(summary)}`, '');
   const settings = settingsText(summary);
   lines.push(
-    `Run \`${summary.runId}\` · backend ${summary.backend} · ${summary.iterations} iterations in ` +
+    `Run \`${summary.runId}\` · backend ${summary.backend}${summary.precision === 'bf16' ? ' (bf16 convolutions)' : ''} · ${summary.iterations} iterations in ` +
       `${duration(summary.timing.seconds)} (${summary.timing.itPerSec.toFixed(2)} it/s)` +
       (settings ? ` · ${settings}` : ''),
     '',

@@ -82,6 +82,8 @@ export interface RunSummary {
   readonly seed: number;
   /** tfjs backend that ran the job, e.g. 'torch', 'cpu'. */
   readonly backend: string;
+  /** Convolution arithmetic (`--precision`, resolved); absent in summaries from before the option (fp32). */
+  readonly precision?: 'fp32' | 'bf16';
   /** Completed training steps. */
   readonly iterations: number;
   /** Key settings shown in report titles (e.g. gammaL, gammaU, n1, m1); free-form scalars. */
@@ -319,7 +321,7 @@ export function summarizePseudoLabels(
 export interface RunSummaryInput
   extends Pick<
     RunSummary,
-    'runId' | 'algorithm' | 'method' | 'dataset' | 'net' | 'seed' | 'backend' | 'iterations' | 'settings' | 'classNames' | 'classCounts' | 'lastModel' | 'relativeAccuracy' | 'schedule' | 'generations'
+    'runId' | 'algorithm' | 'method' | 'dataset' | 'net' | 'seed' | 'backend' | 'precision' | 'iterations' | 'settings' | 'classNames' | 'classCounts' | 'lastModel' | 'relativeAccuracy' | 'schedule' | 'generations'
   > {
   /** All evaluations in step order. */
   readonly evals: ReadonlyArray<EvalRecord>;
@@ -382,6 +384,7 @@ export function buildRunSummary(input: RunSummaryInput): RunSummary {
     net: input.net,
     seed: input.seed,
     backend: input.backend,
+    ...(input.precision ? { precision: input.precision } : {}),
     iterations: input.iterations,
     ...(input.settings ? { settings: { ...input.settings } } : {}),
     ...(input.classNames ? { classNames: [...input.classNames] } : {}),

@@ -4,11 +4,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
+import type { Precision, PrecisionSelection } from '../backend/precision.js';
 
 /** What ran a job: saved as runs/<id>/environment.json so a number can be traced to its setup. */
 export interface RunEnvironment {
   readonly backend: string;
   readonly backendNote: string;
+  /** Convolution arithmetic (`--precision`, resolved) and why. */
+  readonly precision: Precision;
+  readonly precisionNote: string;
   readonly seed: number;
   readonly packageVersion: string;
   readonly gitCommit: string | null;
@@ -34,7 +38,7 @@ export function packageVersion(): string {
   }
 }
 
-export function describeEnvironment(backend: string, backendNote: string, seed: number): RunEnvironment {
+export function describeEnvironment(backend: string, backendNote: string, seed: number, precision: PrecisionSelection = { precision: 'fp32', note: 'fp32' }): RunEnvironment {
   const root = packageRoot();
   let gitCommit: string | null;
   try {
@@ -45,6 +49,8 @@ export function describeEnvironment(backend: string, backendNote: string, seed: 
   return {
     backend,
     backendNote,
+    precision: precision.precision,
+    precisionNote: precision.note,
     seed,
     packageVersion: packageVersion(),
     gitCommit,

@@ -4,7 +4,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describeComposition, resolveRunConfig, savedComposition, type RunConfig } from '../config/run-config.js';
 import { UserError } from '../errors.js';
-import { selectBackend } from '../backend/select.js';
+import { selectBackend, type BackendSelection } from '../backend/select.js';
+import { applyPrecision, setTorchPrecision, type PrecisionSelection } from '../backend/precision.js';
 import { loadDataset } from '../data/sources/index.js';
 import { classCounts } from '../data/longtail.js';
 import { resolveSplit } from '../data/split-file.js';
@@ -65,6 +66,16 @@ export async function runExperiment(input: RunConfig, opts: ExperimentOptions = 
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const backend = await selectBackend(input.backend, input.threads || undefined);
   log(`backend: ${backend.note}`);
+  const precision = applyPrecision(input.precision, backend.name);
+  log(`precision: ${precision.note}`);
+  try {
+    return await runOnBackend(input, opts, backend, precision, log);
+  } finally {
+    if (backend.name === 'torch') setTorchPrecision('fp32');
+  }
+}
+
+async function runOnBackend(input: RunConfig, opts: ExperimentOptions, backend: BackendSelection, precision: PrecisionSelection, log: (line: string) => void): Promise<ExperimentResult> {
 
   const dataset = opts.dataset ?? (await loadDataset({ name: input.dataset, dataDir: input.dataDir ?? undefined }));
   const config = registry.resolveValues(input, { numClasses: dataset.numClasses, gammaL: input.gammaL, gammaU: input.gammaU, iterations: input.iterations });
@@ -77,7 +88,7 @@ export async function runExperiment(input: RunConfig, opts: ExperimentOptions = 
   await mkdir(runDir, { recursive: true });
   const release = await acquireRunLock(runDir);
   try {
-    return await trainInRunDir(config, runDir, { dataset, split, hooks, stageOne, backend, log }, opts);
+    return await trainInRunDir(config, runDir, { dataset, split, hooks, stageOne, backend, precision, log }, opts);
   } finally {
     await release();
   }
@@ -89,13 +100,14 @@ interface Prepared {
   readonly split: Awaited<ReturnType<typeof resolveSplit>>['split'];
   readonly hooks: ReturnType<typeof registry.learnerHooks>;
   readonly stageOne: Awaited<ReturnType<typeof readStageOne>> | undefined;
-  readonly backend: Awaited<ReturnType<typeof selectBackend>>;
+  readonly backend: BackendSelection;
+  readonly precision: PrecisionSelection;
   readonly log: (line: string) => void;
 }
 
 /** The run itself, in its locked directory: config, training, references, summary and report. */
 async function trainInRunDir(config: RunConfig, runDir: string, prepared: Prepared, opts: ExperimentOptions): Promise<ExperimentResult> {
-  const { dataset, split, hooks, stageOne, backend, log } = prepared;
+  const { dataset, split, hooks, stageOne, backend, precision, log } = prepared;
   const events = new EventLog(path.join(runDir, 'events.jsonl'));
   let resume;
   if (opts.resumeDir) {
@@ -114,7 +126,7 @@ async function trainInRunDir(config: RunConfig, runDir: string, prepared: Prepar
   }
   await writeFileAtomic(
     path.join(runDir, 'environment.json'),
-    `${JSON.stringify(describeEnvironment(backend.name, backend.note, config.seed), null, 2)}\n`,
+    `${JSON.stringify(describeEnvironment(backend.name, backend.note, config.seed, precision), null, 2)}\n`,
   );
   const labeledCounts = classCounts(split.labeled, dataset.train.labels, dataset.numClasses);
   const unlabeledCounts = classCounts(split.unlabeled, dataset.train.labels, dataset.numClasses);
@@ -169,6 +181,7 @@ async function trainInRunDir(config: RunConfig, runDir: string, prepared: Prepar
     net: config.net,
     seed: config.seed,
     backend: backend.name,
+    precision: precision.precision,
     iterations: result.steps,
     settings: { gammaL: config.gammaL, gammaU: config.gammaU, n1: config.n1, m1: config.m1 },
     schedule: scheduleOf(config as unknown as Parameters<typeof scheduleOf>[0]),

@@ -69,6 +69,7 @@ function cellFlags(done: ReadonlyArray<RunSummary>): string[] {
   mixed('schedules', done.map((s) => s.schedule?.fingerprint ?? 'unrecorded'));
   mixed('datasets', done.map((s) => s.dataset));
   mixed('backends', done.map((s) => s.backend));
+  mixed('precisions', done.map((s) => s.precision ?? 'fp32'));
   mixed('selection rules', done.map((s) => s.selection.rule));
   return flags;
 }

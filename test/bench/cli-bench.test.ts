@@ -95,7 +95,7 @@ describe('ssl bench', () => {
       'dispose torch',
       'close pytorch',
     ]);
-    expect(f.ourOptions).toEqual([{ backend: 'torch', net: 'cnn-small', step: 'fixmatch', steps: 4, rounds: 2, warmup: 3 }]);
+    expect(f.ourOptions).toEqual([{ backend: 'torch', precision: 'fp32', net: 'cnn-small', step: 'fixmatch', steps: 4, rounds: 2, warmup: 3 }]);
     expect(f.refOptions).toEqual([{ python: 'python3', net: 'cnn-small', step: 'fixmatch', threads: 2, steps: 4, rounds: 2, warmup: 3, malloc: 'stock' }]);
     expect(c.out).toContain('ratio ours torch / PyTorch best = 1.08');
     expect(c.out).toContain('best format: channels_last');
@@ -148,7 +148,7 @@ describe('ssl bench', () => {
   it('slow backends default to 1 step, 1 round, no warm-up, and say so', async () => {
     const f = fakeDeps();
     const c = await run(['--net', 'cnn-small', '--backend', 'cpu', '--no-torch-reference'], f.deps);
-    expect(f.ourOptions).toEqual([{ backend: 'cpu', net: 'cnn-small', step: 'fixmatch', steps: 1, rounds: 1, warmup: 0 }]);
+    expect(f.ourOptions).toEqual([{ backend: 'cpu', precision: 'fp32', net: 'cnn-small', step: 'fixmatch', steps: 1, rounds: 1, warmup: 0 }]);
     expect(c.out).toContain('note: cpu is a slow backend: timed 1 step(s) in 1 round(s) with 0 warm-up');
   });
 

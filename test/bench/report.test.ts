@@ -63,7 +63,7 @@ describe('roundRatios', () => {
 describe('formatMemory', () => {
   it('prints RSS start -> end with the relative change and the tensor counts', () => {
     expect(formatMemory(ours(400 * MB, 404 * MB))).toBe(
-      'memory torch (after warm-up -> after the last round): RSS 400.0 MB -> 404.0 MB (+1.0%); tfjs tensors 200 -> 200; native tensors 210 -> 210',
+      'memory torch (first timed round -> after the last round): RSS 400.0 MB -> 404.0 MB (+1.0%); tfjs tensors 200 -> 200; native tensors 210 -> 210',
     );
   });
   it('flags growth above 5%', () => {
