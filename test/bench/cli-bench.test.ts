@@ -160,6 +160,8 @@ describe('ssl bench', () => {
     await expect(run(['--pytorch-malloc', 'jemalloc'], f.deps)).rejects.toThrow(/--pytorch-malloc: unknown value 'jemalloc'. Use one of: stock, tuned/);
     await expect(run(['--steps', '0'], f.deps)).rejects.toThrow(/--steps: '0' is not an integer ≥ 1/);
     await expect(run(['--rounds', 'x'], f.deps)).rejects.toThrow(/--rounds: 'x' is not an integer ≥ 1/);
+    await expect(run(['--precision', 'fp16'], f.deps)).rejects.toThrow(/--precision: unknown value 'fp16'. Use one of: auto, fp32, bf16/);
+    await expect(run(['--iterations', '50'], f.deps)).rejects.toThrow(/--iterations: sets the length of the --end-to-end run, which was not asked for. Add --end-to-end/);
     expect(f.calls).toEqual([]);
   });
   it('--end-to-end times the main job after the step rounds and prints both', async () => {
