@@ -390,10 +390,6 @@ Napi::Value SetConvPrecision(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-Napi::Value GetConvPrecision(const Napi::CallbackInfo& info) {
-  return Napi::String::New(info.Env(), g_bf16Conv ? "bf16" : "fp32");
-}
-
 struct ConvGeometry {
   std::vector<int64_t> stride, padding, dilation;
   int64_t groups;
@@ -647,7 +643,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("emptyCache", Napi::Function::New(env, EmptyCache));
   exports.Set("setCacheLimit", Napi::Function::New(env, SetCacheLimit));
   exports.Set("setConvPrecision", Napi::Function::New(env, SetConvPrecision));
-  exports.Set("getConvPrecision", Napi::Function::New(env, GetConvPrecision));
   exports.Set("conv2d", Napi::Function::New(env, Conv2d));
   exports.Set("conv2dBiasAct", Napi::Function::New(env, Conv2dBiasAct));
   exports.Set("conv2dBackward", Napi::Function::New(env, Conv2dBackward));

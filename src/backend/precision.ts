@@ -76,12 +76,16 @@ export function setTorchPrecision(precision: Precision): void {
 }
 
 /**
- * Resolves `choice` for the active `backend` and sets it on the torch engine; other backends
- * compute in fp32. Call {@link setTorchPrecision}('fp32') when the job ends, so that later work in
- * the process starts from fp32.
+ * Runs `job` with `choice` resolved for the active `backend` and set on the torch engine (other
+ * backends compute in fp32), then puts the engine back to fp32, so that later work in the process
+ * does not inherit a run's precision.
  */
-export function applyPrecision(choice: PrecisionChoice, backend: string): PrecisionSelection {
+export async function withPrecision<T>(choice: PrecisionChoice, backend: string, job: (selected: PrecisionSelection) => Promise<T> | T): Promise<T> {
   const selected = resolvePrecision(choice, backend);
-  if (backend === 'torch') setTorchPrecision(selected.precision);
-  return selected;
+  try {
+    if (backend === 'torch') setTorchPrecision(selected.precision);
+    return await job(selected);
+  } finally {
+    if (backend === 'torch') setTorchPrecision('fp32');
+  }
 }

@@ -97,7 +97,7 @@ export async function runBench(opts: BenchOptions, log: (line: string) => void =
     const runs = names.flatMap((name) => {
       if (name !== 'torch') return [{ name, precision: 'fp32' as Precision }];
       const chosen = precisions.map((p) => resolvePrecision(p, 'torch'));
-      for (const c of chosen) if (c.precision === 'bf16') backendNotes.push(`torch bf16: ${c.note}`);
+      for (const note of new Set(chosen.filter((c) => c.precision === 'bf16').map((c) => c.note))) backendNotes.push(`torch bf16: ${note}`);
       return [...new Set(chosen.map((c) => c.precision))].map((precision) => ({ name, precision }));
     });
     for (const { name, precision } of runs) {

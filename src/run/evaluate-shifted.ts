@@ -4,7 +4,7 @@ import path from 'node:path';
 import { resolveRunConfig, savedComposition } from '../config/run-config.js';
 import { UserError } from '../errors.js';
 import { selectBackend } from '../backend/select.js';
-import { applyPrecision, setTorchPrecision } from '../backend/precision.js';
+import { withPrecision } from '../backend/precision.js';
 import { labeledLossEntry } from '../losses/index.js';
 import { registry } from '../algorithms/index.js';
 import { TARGET_DISTRIBUTIONS, type TargetDistribution } from '../eval/shifted-targets.js';
@@ -65,11 +65,12 @@ export async function evaluateShiftedTargets(runDir: string, opts: ShiftedOption
   let logits: Float32Array;
   try {
     // The run's own arithmetic, so that its shifted numbers match its reported ones.
-    opts.log?.(`precision: ${applyPrecision(config.precision, backend.name).note}`);
-    logits = predict(model, dataset.test, null, dataset).logits;
+    logits = await withPrecision(config.precision, backend.name, (precision) => {
+      opts.log?.(`precision: ${precision.note}`);
+      return predict(model, dataset.test, null, dataset).logits;
+    });
   } finally {
     model.dispose();
-    if (backend.name === 'torch') setTorchPrecision('fp32');
   }
 
   const rows = scoreShiftedTargets(logits, dataset.test.labels, trainCounts, opts.targets, opts.postHoc, opts.tau);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describeComposition, resolveRunConfig, savedComposition, type RunConfig } from '../config/run-config.js';
 import { UserError } from '../errors.js';
 import { selectBackend, type BackendSelection } from '../backend/select.js';
-import { applyPrecision, setTorchPrecision, type PrecisionSelection } from '../backend/precision.js';
+import { withPrecision, type PrecisionSelection } from '../backend/precision.js';
 import { loadDataset } from '../data/sources/index.js';
 import { classCounts } from '../data/longtail.js';
 import { resolveSplit } from '../data/split-file.js';
@@ -66,17 +66,13 @@ export async function runExperiment(input: RunConfig, opts: ExperimentOptions = 
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const backend = await selectBackend(input.backend, input.threads || undefined);
   log(`backend: ${backend.note}`);
-  const precision = applyPrecision(input.precision, backend.name);
-  log(`precision: ${precision.note}`);
-  try {
-    return await runOnBackend(input, opts, backend, precision, log);
-  } finally {
-    if (backend.name === 'torch') setTorchPrecision('fp32');
-  }
+  return withPrecision(input.precision, backend.name, (precision) => {
+    log(`precision: ${precision.note}`);
+    return runOnBackend(input, opts, backend, precision, log);
+  });
 }
 
 async function runOnBackend(input: RunConfig, opts: ExperimentOptions, backend: BackendSelection, precision: PrecisionSelection, log: (line: string) => void): Promise<ExperimentResult> {
-
   const dataset = opts.dataset ?? (await loadDataset({ name: input.dataset, dataDir: input.dataDir ?? undefined }));
   const config = registry.resolveValues(input, { numClasses: dataset.numClasses, gammaL: input.gammaL, gammaU: input.gammaU, iterations: input.iterations });
   const { split } = await resolveSplit(dataset, config);

@@ -39,7 +39,6 @@ export interface TorchAddon {
   config(): string;
   /** Convolutions in bf16 (operands cast, fp32 results) or fp32; process-wide. Absent in addons built before it. */
   setConvPrecision?(bf16: boolean): void;
-  getConvPrecision?(): 'fp32' | 'bf16';
   conv2d(x: number, filter: number, stride: number[], padding: number[], dilation: number[], groups: number): NativeDesc;
   /** Convolution with bias, then the activation in place (act 0 none, 1 relu, 2 leaky relu with slope alpha). Absent in addons built before it. */
   conv2dBiasAct?(x: number, filter: number, bias: number | null, stride: number[], padding: number[], dilation: number[], groups: number, act: 0 | 1 | 2, alpha: number): NativeDesc;
