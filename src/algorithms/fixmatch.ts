@@ -8,6 +8,7 @@ import type { AddOnChain } from './add-on.js';
 import { defineLearner, type RunContext } from './method.js';
 import { labeledTerm } from './labeled-term.js';
 import { jointForward, stepView } from './joint-forward.js';
+import { plusLossTerms, addOnLifecycle } from './add-on-delegation.js';
 
 /** FixMatch options (docs/methods.md §4; ytaek-oh/daso lib/config/defaults.py). */
 export const fixmatchOptions = {
@@ -46,21 +47,14 @@ export function createFixMatch(opts: FixMatchOptions, ctx: Pick<RunContext, 'lab
       const threshold = addOns.thresholds(target, view, opts.threshold);
       const { final, mask, lossU } = maskedPseudoLabelLoss(addOns.adjustStrongLogits(logitsStrong, view), target, threshold, addOns.unlabeledWeights(target, view));
       const extra = addOns.lossTerms(view);
-      let total = tf.add(lossX, tf.mul(lossU, opts.lambdaU)) as tf.Scalar;
-      for (const term of Object.values(extra)) total = tf.add(total, term) as tf.Scalar;
+      const total = plusLossTerms(tf.add(lossX, tf.mul(lossU, opts.lambdaU)) as tf.Scalar, extra);
       return {
         total,
         terms: { lossLabeled: lossX, lossUnlabeled: lossU, ...extra, maskRate: tf.mean(mask) as tf.Scalar },
         pseudoLabels: { sources: { final, linear, ...addOns.pseudoLabelSources(view) }, mask },
       };
     },
-    afterStep(pseudoLabels, stepCtx) {
-      if (pseudoLabels) addOns.afterStep(pseudoLabels, stepCtx);
-    },
-    priorEstimates: () => addOns.priorEstimates(),
-    state: () => addOns.state(),
-    restore: (state) => addOns.restore(state),
-    dispose: () => addOns.dispose(),
+    ...addOnLifecycle(addOns),
   };
 }
 

@@ -8,6 +8,7 @@ import { labeledTerm } from './labeled-term.js';
 import { defineLearner, type RunContext } from './method.js';
 import { unlabeledRampupOptions, unlabeledRampupWeight, type UnlabeledRampupOptions } from './unlabeled-rampup.js';
 import { stepView } from './joint-forward.js';
+import { plusLossTerms, addOnLifecycle } from './add-on-delegation.js';
 
 /** MeanTeacher options (docs/methods.md §4c; ytaek-oh/daso configs/cifar10/meanteacher.yaml). */
 export const meanTeacherOptions = {
@@ -91,8 +92,7 @@ export function createMeanTeacher(opts: MeanTeacherOptions, ctx: Pick<RunContext
       const lossU = softmaxMseLoss(logitsStudent, target, addOns.unlabeledWeights(target, view));
       const rampup = unlabeledRampupWeight(stepCtx.step, stepCtx.iterations, opts);
       const extra = addOns.lossTerms(view);
-      let total = tf.add(lossX, tf.mul(lossU, opts.consistencyWeight * rampup)) as tf.Scalar;
-      for (const term of Object.values(extra)) total = tf.add(total, term) as tf.Scalar;
+      const total = plusLossTerms(tf.add(lossX, tf.mul(lossU, opts.consistencyWeight * rampup)) as tf.Scalar, extra);
       const mask = tf.ones([numUnlabeled]) as tf.Tensor1D;
       return {
         total,
@@ -100,13 +100,7 @@ export function createMeanTeacher(opts: MeanTeacherOptions, ctx: Pick<RunContext
         pseudoLabels: { sources: { final: tf.argMax(target, 1) as tf.Tensor1D, linear, ...addOns.pseudoLabelSources(view) }, mask },
       };
     },
-    afterStep(pseudoLabels, stepCtx) {
-      if (pseudoLabels) addOns.afterStep(pseudoLabels, stepCtx);
-    },
-    priorEstimates: () => addOns.priorEstimates(),
-    state: () => addOns.state(),
-    restore: (state) => addOns.restore(state),
-    dispose: () => addOns.dispose(),
+    ...addOnLifecycle(addOns),
   };
 }
 

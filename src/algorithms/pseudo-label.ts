@@ -8,6 +8,7 @@ import { labeledTerm } from './labeled-term.js';
 import { defineLearner, type RunContext } from './method.js';
 import { unlabeledRampupOptions, unlabeledRampupWeight, type UnlabeledRampupOptions } from './unlabeled-rampup.js';
 import { stepView } from './joint-forward.js';
+import { plusLossTerms, addOnLifecycle } from './add-on-delegation.js';
 
 /**
  * PseudoLabel's own options: FixMatch's threshold τ and weight λ_u, shared as the same keys (DASO
@@ -64,21 +65,14 @@ export function createPseudoLabel(opts: PseudoLabelOptions, ctx: Pick<RunContext
       const { final, mask, lossU } = maskedPseudoLabelLoss(addOns.adjustStrongLogits(logitsU, view), target, threshold, addOns.unlabeledWeights(target, view));
       const rampup = unlabeledRampupWeight(stepCtx.step, stepCtx.iterations, opts);
       const extra = addOns.lossTerms(view);
-      let total = tf.add(lossX, tf.mul(lossU, opts.lambdaU * rampup)) as tf.Scalar;
-      for (const term of Object.values(extra)) total = tf.add(total, term) as tf.Scalar;
+      const total = plusLossTerms(tf.add(lossX, tf.mul(lossU, opts.lambdaU * rampup)) as tf.Scalar, extra);
       return {
         total,
         terms: { lossLabeled: lossX, lossUnlabeled: lossU, ...extra, maskRate: tf.mean(mask) as tf.Scalar, unlabeledRampup: tf.scalar(rampup) },
         pseudoLabels: { sources: { final, linear, ...addOns.pseudoLabelSources(view) }, mask },
       };
     },
-    afterStep(pseudoLabels, stepCtx) {
-      if (pseudoLabels) addOns.afterStep(pseudoLabels, stepCtx);
-    },
-    priorEstimates: () => addOns.priorEstimates(),
-    state: () => addOns.state(),
-    restore: (state) => addOns.restore(state),
-    dispose: () => addOns.dispose(),
+    ...addOnLifecycle(addOns),
   };
 }
 

@@ -11,6 +11,7 @@ import { fixmatchOptions, type FixMatchOptions } from '../fixmatch.js';
 import { logPriorPower } from '../class-prior.js';
 import { ACR_HISTOGRAMS, acrAnchors, adaptiveTau, confidentHistogram, updateEstimate } from './adaptive-tau.js';
 import { jointForward, stepView } from '../joint-forward.js';
+import { plusLossTerms } from '../add-on-delegation.js';
 
 /** ACR's balanced head (an auxiliary head; the reported one, as the paper's numbers are its). */
 export const ACR_BALANCED_HEAD = 'balanced';
@@ -177,8 +178,7 @@ export function createAcr(opts: AcrOptions, ctx: Pick<RunContext, 'labeledLoss' 
       pendingBalancedConfident = tf.keep(tf.cast(tf.greaterEqual(tf.max(balancedProbs, 1), opts.threshold), 'float32') as tf.Tensor1D);
 
       const extra = addOns.lossTerms(view);
-      let total = tf.addN([lossX, lossXBalanced, tf.mul(tf.add(standard.loss, balanced.loss), opts.lambdaU)]) as tf.Scalar;
-      for (const term of Object.values(extra)) total = tf.add(total, term) as tf.Scalar;
+      const total = plusLossTerms(tf.addN([lossX, lossXBalanced, tf.mul(tf.add(standard.loss, balanced.loss), opts.lambdaU)]) as tf.Scalar, extra);
       return {
         total,
         terms: {

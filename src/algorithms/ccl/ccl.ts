@@ -11,6 +11,7 @@ import { fixmatchOptions, type FixMatchOptions } from '../fixmatch.js';
 import { emaMix, logPriorPower, normalised, priorOf } from '../class-prior.js';
 import { continuousContrastiveLoss, densityConsistencyLoss, energySelection, l2Normalize, sharpen } from './kde.js';
 import { jointForward, stepView } from '../joint-forward.js';
+import { plusLossTerms } from '../add-on-delegation.js';
 
 /** CCL's balanced head (reported, as the official log's `Top1_b`), and its two projection heads. */
 export const CCL_BALANCED_HEAD = 'balanced';
@@ -188,8 +189,7 @@ export function createCcl(opts: CclOptions, ctx: Pick<RunContext, 'labeledLoss' 
       pendingMass = tf.keep(tf.concat([tf.sum(tf.mul(target, tf.expandDims(selected, 1)), 0), tf.sum(tf.mul(target, tf.expandDims(mask, 1)), 0)]) as tf.Tensor1D);
 
       const extra = addOns.lossTerms(view);
-      let total = tf.addN([tf.mul(lossCls, opts.cclLambda1), tf.mul(lossDensity, opts.cclLambda2), tf.mul(lossContrastive, 1 - opts.cclLambda1)]) as tf.Scalar;
-      for (const term of Object.values(extra)) total = tf.add(total, term) as tf.Scalar;
+      const total = plusLossTerms(tf.addN([tf.mul(lossCls, opts.cclLambda1), tf.mul(lossDensity, opts.cclLambda2), tf.mul(lossContrastive, 1 - opts.cclLambda1)]) as tf.Scalar, extra);
       return {
         total,
         terms: {

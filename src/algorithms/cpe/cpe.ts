@@ -11,6 +11,7 @@ import { fixmatchOptions, type FixMatchOptions } from '../fixmatch.js';
 import { emaMix, normalised } from '../class-prior.js';
 import { expertAdjustments, expertUnlabeledLoss, groupWeights } from './experts.js';
 import { jointForward, stepView } from '../joint-forward.js';
+import { plusLossTerms } from '../add-on-delegation.js';
 
 /** The auxiliary heads of experts 2 and 3 (expert 1 is the classifier head). */
 export const CPE_EXPERT_HEADS = ['expert-2', 'expert-3'] as const;
@@ -111,8 +112,7 @@ export function createCpe(opts: CpeOptions, ctx: Pick<RunContext, 'labeledClassC
       const extra = addOns.lossTerms(main.view);
       const lossLabeled = tf.addN(experts.map((x) => x.lossX)) as tf.Scalar;
       const lossUnlabeled = tf.addN(experts.map((x) => x.lossU)) as tf.Scalar;
-      let total = tf.add(lossLabeled, tf.mul(lossUnlabeled, opts.lambdaU)) as tf.Scalar;
-      for (const term of Object.values(extra)) total = tf.add(total, term) as tf.Scalar;
+      const total = plusLossTerms(tf.add(lossLabeled, tf.mul(lossUnlabeled, opts.lambdaU)) as tf.Scalar, extra);
       const others = Object.fromEntries(experts.flatMap((x, e) => (e === reported ? [] : [[EXPERT_NAMES[e]!, x.final] as const])));
       return {
         total,

@@ -9,6 +9,7 @@ import { labeledTerm } from '../labeled-term.js';
 import { defineLearner, type RunContext } from '../method.js';
 import { CurriculumThresholds } from './curriculum-thresholds.js';
 import { jointForward, stepView } from '../joint-forward.js';
+import { plusLossTerms } from '../add-on-delegation.js';
 
 /**
  * FlexMatch options (docs/methods.md §4d; microsoft/Semi-supervised-learning
@@ -84,8 +85,7 @@ export function createFlexMatch(opts: FlexMatchOptions, ctx: Pick<RunContext, 'l
       pending = { step: stepCtx.step, positions: Int32Array.from(batch.unlabeledPositions), selected: Uint8Array.from(confidence, (c) => (c >= tau ? 1 : 0)) };
 
       const extra = addOns.lossTerms(view);
-      let total = tf.add(lossX, tf.mul(lossU, opts.lambdaU)) as tf.Scalar;
-      for (const term of Object.values(extra)) total = tf.add(total, term) as tf.Scalar;
+      const total = plusLossTerms(tf.add(lossX, tf.mul(lossU, opts.lambdaU)) as tf.Scalar, extra);
       return {
         total,
         terms: { lossLabeled: lossX, lossUnlabeled: lossU, ...extra, maskRate: tf.mean(mask) as tf.Scalar, thresholdMean: tf.mean(thresholds) as tf.Scalar },

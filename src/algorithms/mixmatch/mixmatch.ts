@@ -10,6 +10,7 @@ import { guessLabels } from './sharpen.js';
 import { mixWithPartner, mixupDraw } from './mixup.js';
 import { unlabeledRampupOptions, generationRampupWeight, type UnlabeledRampupOptions } from '../unlabeled-rampup.js';
 import { assertNoSampleWeights, assertNoThresholdsOrStrongLogits } from './unused-points.js';
+import { plusLossTerms, addOnLifecycle } from '../add-on-delegation.js';
 
 /**
  * MixMatch options (docs/methods.md §4e): ytaek-oh/daso lib/config/defaults.py ALGORITHM.MIXMATCH
@@ -131,8 +132,7 @@ export function createMixMatch(opts: MixMatchOptions, ctx: Pick<RunContext, 'see
       const rampup = generationRampupWeight(stepCtx.step, stepCtx.iterations, addOns.generation(), opts);
 
       const extra = addOns.lossTerms(view);
-      let total = tf.add(lossX, tf.mul(lossU, opts.mixmatchLambdaU * rampup)) as tf.Scalar;
-      for (const term of Object.values(extra)) total = tf.add(total, term) as tf.Scalar;
+      const total = plusLossTerms(tf.add(lossX, tf.mul(lossU, opts.mixmatchLambdaU * rampup)) as tf.Scalar, extra);
       return {
         total,
         terms: { lossLabeled: lossX, lossUnlabeled: lossU, ...extra, unlabeledRampup: tf.scalar(rampup), mixupLambda: tf.scalar(draw.lambda) },
@@ -142,13 +142,7 @@ export function createMixMatch(opts: MixMatchOptions, ctx: Pick<RunContext, 'see
         },
       };
     },
-    afterStep(pseudoLabels, stepCtx) {
-      if (pseudoLabels) addOns.afterStep(pseudoLabels, stepCtx);
-    },
-    priorEstimates: () => addOns.priorEstimates(),
-    state: () => addOns.state(),
-    restore: (state) => addOns.restore(state),
-    dispose: () => addOns.dispose(),
+    ...addOnLifecycle(addOns),
   };
 }
 

@@ -12,6 +12,7 @@ import { assertNoSampleWeights, assertNoThresholdsOrStrongLogits } from '../mixm
 import { PredictionQueue, alignDistribution, alignmentTarget } from './distribution-alignment.js';
 import { rotateQuarterTurns, rotationDraw } from './rotation.js';
 import { remixmatchOptions, resolveDistAlign, type ReMixMatchOptions } from './options.js';
+import { plusLossTerms } from '../add-on-delegation.js';
 
 /** The auxiliary head ReMixMatch adds for its rotation self-supervision (4 outputs, never evaluated). */
 export const ROTATION_HEAD = 'rotation';
@@ -137,13 +138,12 @@ export function createReMixMatch(opts: ReMixMatchOptions, ctx: Pick<RunContext, 
       const rampup = generationRampupWeight(stepCtx.step, stepCtx.iterations, addOns.generation(), opts);
 
       const extra = addOns.lossTerms(view);
-      let total = tf.addN([
+      const total = plusLossTerms(tf.addN([
         lossX,
         tf.mul(lossU, opts.remixmatchLambdaU * rampup),
         tf.mul(lossKl, opts.remixmatchKlWeight * rampup),
         tf.mul(lossRotation, opts.remixmatchRotationWeight),
-      ]) as tf.Scalar;
-      for (const term of Object.values(extra)) total = tf.add(total, term) as tf.Scalar;
+      ]) as tf.Scalar, extra);
       return {
         total,
         terms: { lossLabeled: lossX, lossUnlabeled: lossU, lossKl, lossRotation, ...extra, unlabeledRampup: tf.scalar(rampup), mixupLambda: tf.scalar(draw.lambda) },

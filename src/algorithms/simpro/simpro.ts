@@ -11,6 +11,7 @@ import { fixmatchOptions, type FixMatchOptions } from '../fixmatch.js';
 import { logPriorPower, priorOf } from '../class-prior.js';
 import { labeledLossScale, simproMStep, type SimProPriors } from './m-step.js';
 import { jointForward, stepView } from '../joint-forward.js';
+import { plusLossTerms } from '../add-on-delegation.js';
 
 /** Views per unlabeled image: one weak, two strong (official `TransformFixMatch`: weak, strong, strong1). */
 export const SIMPRO_VIEWS: UnlabeledViews = { weak: 1, strong: 2 };
@@ -135,8 +136,7 @@ export function createSimPro(opts: SimProOptions, ctx: Pick<RunContext, 'labeled
       );
 
       const extra = addOns.lossTerms(view);
-      let total = tf.add(lossX, tf.mul(lossU, opts.lambdaU)) as tf.Scalar;
-      for (const term of Object.values(extra)) total = tf.add(total, term) as tf.Scalar;
+      const total = plusLossTerms(tf.add(lossX, tf.mul(lossU, opts.lambdaU)) as tf.Scalar, extra);
       return {
         total,
         terms: { lossLabeled: lossX, lossUnlabeled: lossU, ...extra, maskRate: tf.mean(mask) as tf.Scalar },
