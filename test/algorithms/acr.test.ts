@@ -11,7 +11,7 @@ import { runExperiment } from '../../src/run/run-experiment.js';
 import { syntheticDataset } from '../helpers/synthetic-dataset.js';
 import { expectNoLeak } from '../helpers/tf-cpu.js';
 import { expectUserError } from '../helpers/user-error.js';
-import { checkpointed, learnerHarness, tensorsOverSteps, tmpRuns, useTestBackend } from '../helpers/learner-harness.js';
+import { checkpointed, learnerHarness, tensorsOverSteps, expectTwinRestores, tmpRuns, useTestBackend } from '../helpers/learner-harness.js';
 
 let backend: 'torch' | 'cpu' = 'cpu';
 beforeAll(async () => {
@@ -140,10 +140,7 @@ describe('the ACR learner', () => {
       const acr = saved.json.acr as { tau: number; estimateSteps: number };
       expect(acr.estimateSteps).toBeGreaterThan(0);
       expect(acr.tau).not.toBe(2);
-      const twin = h.twin();
-      twin.algorithm.restore(saved);
-      expect(checkpointed(twin)).toEqual(saved);
-      expect(twin.algorithm.priorEstimates!()).toEqual(h.state.algorithm.priorEstimates!());
+      expectTwinRestores(h, saved);
     } finally {
       h.dispose();
     }

@@ -7,7 +7,7 @@ import { resolveRunConfig } from '../../src/config/run-config.js';
 import { runExperiment } from '../../src/run/run-experiment.js';
 import { syntheticDataset } from '../helpers/synthetic-dataset.js';
 import { expectNoLeak } from '../helpers/tf-cpu.js';
-import { checkpointed, learnerHarness, tensorsOverSteps, tmpRuns, useTestBackend } from '../helpers/learner-harness.js';
+import { checkpointed, learnerHarness, tensorsOverSteps, expectTwinRestores, tmpRuns, useTestBackend } from '../helpers/learner-harness.js';
 
 let backend: 'torch' | 'cpu' = 'cpu';
 beforeAll(async () => {
@@ -102,10 +102,7 @@ describe('the CCL learner', () => {
       for (const k of ['lossDensity', 'lossContrastive', 'lossUnlabeledBalanced', 'energyRate']) expect(Number.isFinite(last.terms[k])).toBe(true);
       const saved = checkpointed(h.state);
       expect((saved.json.ccl as { updates: number }).updates).toBe(2);
-      const twin = h.twin();
-      twin.algorithm.restore(saved);
-      expect(checkpointed(twin)).toEqual(saved);
-      expect(twin.algorithm.priorEstimates!()).toEqual(h.state.algorithm.priorEstimates!());
+      expectTwinRestores(h, saved);
     } finally {
       h.dispose();
     }

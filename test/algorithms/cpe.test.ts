@@ -9,7 +9,7 @@ import { runExperiment } from '../../src/run/run-experiment.js';
 import { syntheticDataset } from '../helpers/synthetic-dataset.js';
 import { expectNoLeak } from '../helpers/tf-cpu.js';
 import { expectUserError } from '../helpers/user-error.js';
-import { checkpointed, learnerHarness, tensorsOverSteps, tmpRuns, useTestBackend } from '../helpers/learner-harness.js';
+import { checkpointed, learnerHarness, tensorsOverSteps, expectTwinRestores, tmpRuns, useTestBackend } from '../helpers/learner-harness.js';
 
 let backend: 'torch' | 'cpu' = 'cpu';
 beforeAll(async () => {
@@ -88,10 +88,7 @@ describe('the CPE learner', () => {
       expect(Object.keys(last.pseudoLabels!.sources).sort()).toEqual(['expert-1', 'expert-3', 'final', 'linear']);
       const saved = checkpointed(h.state);
       expect((saved.json.cpe as { estimateSteps: number }).estimateSteps).toBeGreaterThan(0);
-      const twin = h.twin();
-      twin.algorithm.restore(saved);
-      expect(checkpointed(twin)).toEqual(saved);
-      expect(twin.algorithm.priorEstimates!()).toEqual(h.state.algorithm.priorEstimates!());
+      expectTwinRestores(h, saved);
     } finally {
       h.dispose();
     }

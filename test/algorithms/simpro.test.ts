@@ -11,7 +11,7 @@ import { klDivergence } from '../../src/eval/prior-estimate.js';
 import { syntheticDataset } from '../helpers/synthetic-dataset.js';
 import { expectNoLeak } from '../helpers/tf-cpu.js';
 import { expectUserError } from '../helpers/user-error.js';
-import { checkpointed, learnerHarness, tensorsOverSteps, tmpRuns, useTestBackend } from '../helpers/learner-harness.js';
+import { checkpointed, learnerHarness, tensorsOverSteps, expectTwinRestores, tmpRuns, useTestBackend } from '../helpers/learner-harness.js';
 
 let backend: 'torch' | 'cpu' = 'cpu';
 beforeAll(async () => {
@@ -77,10 +77,8 @@ describe('the SimPro learner', () => {
       expect(own.mSteps).toBe(2);
       expect(own.labeledCount.reduce((a, b) => a + b, 0)).toBe(8);
       expect(own.unlabeled).not.toEqual([0.25, 0.25, 0.25, 0.25]);
-      const twin = h.twin();
-      twin.algorithm.restore(saved);
-      expect(checkpointed(twin)).toEqual(saved);
-      expect(twin.algorithm.priorEstimates!()).toEqual({ simpro: own.unlabeled });
+      expect(h.state.algorithm.priorEstimates!()).toEqual({ simpro: own.unlabeled });
+      expectTwinRestores(h, saved);
     } finally {
       h.dispose();
     }

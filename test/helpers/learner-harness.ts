@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { expect } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -81,6 +82,17 @@ export function tensorsOverSteps(h: LearnerHarness, steps: number): { readonly a
 export function checkpointed(state: TrainingState): { json: Record<string, unknown>; arrays: Record<string, Float32Array | Int32Array> } {
   const s = state.algorithm.state();
   return { json: JSON.parse(JSON.stringify(s.json)) as Record<string, unknown>, arrays: s.arrays };
+}
+
+/**
+ * Restores `saved` (the learner's checkpointed state) into a fresh twin and checks the twin holds
+ * the same state and the same prior estimates: what a resumed run depends on.
+ */
+export function expectTwinRestores(h: LearnerHarness, saved: ReturnType<typeof checkpointed>): void {
+  const twin = h.twin();
+  twin.algorithm.restore(saved);
+  expect(checkpointed(twin)).toEqual(saved);
+  expect(twin.algorithm.priorEstimates?.()).toEqual(h.state.algorithm.priorEstimates?.());
 }
 
 /** A fresh temporary run folder. */
