@@ -92,7 +92,7 @@ export function expectTwinRestores(h: LearnerHarness, saved: ReturnType<typeof c
   const twin = h.twin();
   twin.algorithm.restore(saved);
   expect(checkpointed(twin)).toEqual(saved);
-  expect(twin.algorithm.priorEstimates?.()).toEqual(h.state.algorithm.priorEstimates?.());
+  expect(twin.algorithm.priorEstimates!()).toEqual(h.state.algorithm.priorEstimates!());
 }
 
 /** A fresh temporary run folder. */
