@@ -12,8 +12,8 @@ import { runLabel, runStudyLocally, type LiveRun } from '../study/local-executor
 import { createStudyProgress } from '../study/progress.js';
 import { countStates, estimateSecondsLeft, readStudyStatus, type RunStatus } from '../study/run-state.js';
 import { StudyFailed, StudyInterrupted } from '../study/outcome.js';
-import { aggregateStudy, studyWallSeconds } from '../study/aggregate.js';
-import { reuseFinishedRuns, reusedRunIds } from '../study/reuse-runs.js';
+import { aggregateStudyDir } from '../study/aggregate.js';
+import { reuseFinishedRuns } from '../study/reuse-runs.js';
 import { writeStudyReport } from '../report/write-report.js';
 import { assertRedisReachable, enqueueStudy, queuedStudyStatus, watchQueuedStudy } from '../study/queue.js';
 import { formatDuration } from '../train/progress.js';
@@ -230,7 +230,7 @@ async function executeStudy(flags: StudyFlags & Record<string, unknown>, fileDef
   }
   output.out(formatStudyStatus(studyDir, plan, statuses, concurrency));
   if (statuses.some((s) => s.state === 'done')) {
-    const written = await writeStudyReport(studyDir, aggregateStudy(plan, statuses, studyWallSeconds(studyDir, statuses), reusedRunIds(studyDir, statuses)));
+    const written = await writeStudyReport(studyDir, aggregateStudyDir(studyDir, plan, statuses));
     output.out(`${written.text}\nreport: ${written.html}, ${written.markdown}\n`);
   }
   if (interrupted) throw new StudyInterrupted(studyDir, flags.queue !== undefined ? `stopped waiting; the runs stay on the queue and the workers go on. Follow them with: ssl study status ${studyDir}` : undefined);

@@ -5,7 +5,7 @@
  * methods for each γ_u; every run with its state, failed ones with their error. The numbers are
  * each run's own reported ones (its recorded selection rule), aggregated here, never re-selected.
  */
-import { barChartSvg } from './charts.js';
+import { barChartSvg, lineChartSvg } from './charts.js';
 import { pct, renderHtmlPage, type Chart } from './run-report.js';
 import type { RunSummary } from './run-summary.js';
 
@@ -35,6 +35,12 @@ export interface StudyCellRun {
   readonly summary?: RunSummary;
 }
 
+/** KL(π̂ ‖ π) in nats of an estimate of the unlabeled prior at one evaluation. */
+export interface PriorKlPoint {
+  readonly step: number;
+  readonly kl: number;
+}
+
 /** One method × γ_u cell. */
 export interface StudyCell {
   readonly method: string;
@@ -47,6 +53,8 @@ export interface StudyCell {
     readonly plRecall: ReadonlyArray<number | null> | null;
     readonly plPrecision: ReadonlyArray<number | null> | null;
   };
+  /** The KL of the method's own prior estimate over training, mean over the finished runs at the steps all of them logged; null without one. */
+  readonly priorKlCurve: ReadonlyArray<PriorKlPoint> | null;
   /** Why the cell's runs may not be comparable (empty when they are). */
   readonly flags: ReadonlyArray<string>;
 }
@@ -215,7 +223,7 @@ function gammaStem(g: number): string {
   return `gu${g}`;
 }
 
-/** The study's charts: balanced accuracy as grouped bars (± std), and per γ_u the per-class pseudo-label recall of every method. */
+/** The study's charts: balanced accuracy as grouped bars (± std); per γ_u, the KL of each method's prior estimate over training and the per-class pseudo-label recall of every method. */
 export function studyCharts(results: StudyResults): Chart[] {
   const charts: Chart[] = [];
   const cols = results.gammaU.map((g) => `γ_u = ${gammaLabel(g)}`);
@@ -236,6 +244,25 @@ export function studyCharts(results: StudyResults): Chart[] {
       name: 'study-tail-pl-recall',
       title: 'Tail-class pseudo-label recall by method and γ_u',
       svg: barChartSvg({ title: 'Tail-class pseudo-label recall by method and γ_u', subtitle: `${sub} · final pseudo-labels, tail classes`, categories: cols, series: series('tailPlRecall'), yLabel: 'recall P(PL=k | GT=k)', yFormat: 'percent', yMax: 1, xLabel: 'unlabeled imbalance γ_u', valueLabels: true }),
+    });
+  }
+  for (const g of results.gammaU) {
+    const curves = results.methods.flatMap((m) => {
+      const curve = cellOf(results, m, g)?.priorKlCurve;
+      return curve && curve.length > 0 ? [{ name: m, points: curve.map((p) => ({ x: p.step, y: p.kl })) }] : [];
+    });
+    if (curves.length === 0) continue;
+    charts.push({
+      name: `study-prior-kl-${gammaStem(g)}`,
+      title: `Prior estimates over training, γ_u = ${gammaLabel(g)}`,
+      svg: lineChartSvg({
+        title: `KL(estimated ‖ true unlabeled prior) over training, γ_u = ${gammaLabel(g)}`,
+        subtitle: `${results.header} · each method's own estimate · mean over seeds ${results.seeds.join(', ')}`,
+        series: curves,
+        xLabel: 'training step',
+        yLabel: 'KL (nats)',
+        yMin: 0,
+      }),
     });
   }
   for (const g of results.gammaU) {

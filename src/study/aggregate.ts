@@ -5,8 +5,9 @@
  */
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { classLabels, tailClasses } from '../report/run-report.js';
-import { STUDY_METRICS, tailPlOf, type MeanStd, type StudyCell, type StudyCellRun, type StudyMetric, type StudyResults } from '../report/study-report.js';
+import { classLabels, tailClasses, type CurveEval } from '../report/run-report.js';
+import { readRunHistory } from '../report/run-history.js';
+import { STUDY_METRICS, tailPlOf, type MeanStd, type PriorKlPoint, type StudyCell, type StudyCellRun, type StudyMetric, type StudyResults } from '../report/study-report.js';
 import type { RunSummary } from '../report/run-summary.js';
 import type { StudyPlan } from './plan.js';
 import { readStudyStatus, runDirOf, type RunStatus } from './run-state.js';
@@ -79,7 +80,13 @@ function cellFlags(done: ReadonlyArray<RunSummary>): string[] {
  * @param wallSeconds from the first run's start to the last run's end, when known
  * @param reused ids of the runs copied from another study (`--reuse`) rather than trained in this one
  */
-export function aggregateStudy(plan: StudyPlan, statuses: ReadonlyArray<RunStatus>, wallSeconds: number | null, reused: ReadonlySet<string> = new Set()): StudyResults {
+export function aggregateStudy(
+  plan: StudyPlan,
+  statuses: ReadonlyArray<RunStatus>,
+  wallSeconds: number | null,
+  reused: ReadonlySet<string> = new Set(),
+  priorPaths: ReadonlyMap<string, ReadonlyArray<PriorKlPoint>> = new Map(),
+): StudyResults {
   const methods = distinct(plan.runs.map((r) => r.method));
   const gammaU = [...plan.definition.gammaU];
   const summaries = statuses.flatMap((s) => (s.summary ? [s.summary] : []));
@@ -104,6 +111,7 @@ export function aggregateStudy(plan: StudyPlan, statuses: ReadonlyArray<RunStatu
           plRecall: meanPerClass(done.map((s) => s.pseudoLabels?.sources['final']?.all.averaged.recall)),
           plPrecision: meanPerClass(done.map((s) => s.pseudoLabels?.sources['final']?.all.averaged.precision)),
         },
+        priorKlCurve: meanPriorKlCurve(mine.flatMap((s) => (s.summary ? [priorPaths.get(s.run.runId) ?? []] : []))),
         flags: cellFlags(done),
       });
     }
@@ -163,19 +171,47 @@ export function studyWallSeconds(studyDir: string, statuses: ReadonlyArray<RunSt
   return Math.max(0, (Math.max(...ends) - Math.min(...starts)) / 1000);
 }
 
+/** Aggregates the study folder's runs as `statuses` found them (wall time, reused runs and prior-estimate paths read from the folder). */
+export function aggregateStudyDir(studyDir: string, plan: StudyPlan, statuses: ReadonlyArray<RunStatus>): StudyResults {
+  const paths = new Map(statuses.flatMap((s) => (s.summary ? [[s.run.runId, priorKlPath(s.summary, readRunHistory(runDirOf(studyDir, s.run.runId)).evals ?? [])] as const] : [])));
+  return aggregateStudy(plan, statuses, studyWallSeconds(studyDir, statuses), reusedRunIds(studyDir, statuses), paths);
+}
+
 /** Reads a study folder and aggregates it. */
 export async function readStudyResults(studyDir: string, plan: StudyPlan): Promise<StudyResults> {
-  const statuses = await readStudyStatus(studyDir, plan);
-  return aggregateStudy(plan, statuses, studyWallSeconds(studyDir, statuses), reusedRunIds(studyDir, statuses));
+  return aggregateStudyDir(studyDir, plan, await readStudyStatus(studyDir, plan));
 }
 
 /**
- * KL(π̂ ‖ π) of a run's own estimate of the unlabeled prior: the source named after the first of
- * its methods (learner, then add-ons in order) that logged one, so that every seed of a cell
- * reports the same estimator (SimPro logs nothing before its first M-step; an add-on may).
+ * The source of a run's own estimate of the unlabeled prior: the one named after the first of its
+ * methods (learner, then add-ons in order) that logged one, so that every seed of a cell reports
+ * the same estimator (SimPro logs nothing before its first M-step; an add-on may).
  */
-function priorKlOf(s: RunSummary): number | null {
+function ownPriorSource(s: RunSummary): string | null {
   const sources = s.priorEstimates?.sources ?? {};
-  const own = s.algorithm.split('+').find((name) => sources[name] !== undefined);
-  return own ? sources[own]!.kl : null;
+  return s.algorithm.split('+').find((name) => sources[name] !== undefined) ?? null;
+}
+
+/** KL(π̂ ‖ π) of a run's own estimate at its last evaluation. */
+function priorKlOf(s: RunSummary): number | null {
+  const own = ownPriorSource(s);
+  return own ? s.priorEstimates!.sources[own]!.kl : null;
+}
+
+/** KL(π̂ ‖ π) of a run's own estimate at every evaluation that logged it, in step order. */
+export function priorKlPath(s: RunSummary, evals: ReadonlyArray<CurveEval>): PriorKlPoint[] {
+  const own = ownPriorSource(s);
+  if (!own) return [];
+  return evals.flatMap((e) => {
+    const p = e.priors?.[own];
+    return p ? [{ step: e.step, kl: p.kl }] : [];
+  });
+}
+
+/** The mean over runs at each step that every run logged; null when a run has no path (then the runs are not comparable step by step). */
+function meanPriorKlCurve(paths: ReadonlyArray<ReadonlyArray<PriorKlPoint>>): PriorKlPoint[] | null {
+  if (paths.length === 0 || paths.some((p) => p.length === 0)) return null;
+  const bySteps = paths.map((p) => new Map(p.map((q) => [q.step, q.kl])));
+  const steps = paths[0]!.map((q) => q.step).filter((step) => bySteps.every((m) => m.has(step)));
+  return steps.length === 0 ? null : steps.map((step) => ({ step, kl: bySteps.reduce((a, m) => a + m.get(step)!, 0) / bySteps.length }));
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { aggregateStudy, meanStd } from '../../src/study/aggregate.js';
+import { aggregateStudy, meanStd, priorKlPath } from '../../src/study/aggregate.js';
 import type { PlannedRun, StudyPlan } from '../../src/study/plan.js';
 import type { RunState, RunStatus } from '../../src/study/run-state.js';
 import type { RunSummary } from '../../src/report/run-summary.js';
@@ -134,5 +134,41 @@ describe('the prior-estimate column', () => {
     expect(md).toMatch(/## Estimate of the unlabeled class prior: KL\(π̂ ‖ π\)[^]*\| fixmatch \| — \(1\/2\) \|\n\| acr \| 0\.060 ± 0\.014 \|/);
     const none = aggregateStudy(p, [status(runs[0], 'done', summary('fixmatch', 0, 0.6, 0.2))], null);
     expect(writeStudyMarkdown(none)).not.toContain('Estimate of the unlabeled class prior');
+  });
+
+  it('follows each method\'s own estimate over training: its KL at every evaluation, the mean over seeds at common steps, one line chart per γ_u', () => {
+    const runs = [planned('fixmatch', 1, 0), planned('acr', 1, 0), planned('acr', 1, 1)];
+    const acr = (seed: number): RunSummary =>
+      ({ ...summary('acr', seed, 0.7, 0.4), priorEstimates: { step: 30, truth: [0.25, 0.25, 0.25, 0.25], sources: { other: { estimate: [0.25, 0.25, 0.25, 0.25], kl: 0 }, acr: { estimate: [0.4, 0.2, 0.2, 0.2], kl: 0.1 } } } }) as RunSummary;
+    const test = { top1: 0.5, balancedAccuracy: 0.5, geometricMeanRecall: 0.5 };
+    // The add-on's source comes first in the log; the path is ACR's own, and an evaluation without it is skipped.
+    const evals = [
+      { step: 10, test },
+      { step: 20, test, priors: { other: { kl: 0 }, acr: { kl: 0.9 } } },
+      { step: 30, test, priors: { other: { kl: 0 }, acr: { kl: 0.3 } } },
+    ];
+    expect(priorKlPath(acr(0), evals)).toEqual([{ step: 20, kl: 0.9 }, { step: 30, kl: 0.3 }]);
+    expect(priorKlPath(summary('fixmatch', 0, 0.6, 0.2), evals)).toEqual([]);
+    const p = { ...plan(runs), definition: { ...plan(runs).definition, methods: ['fixmatch', 'acr'], gammaU: [1] } };
+    const statuses = [status(runs[0], 'done', summary('fixmatch', 0, 0.6, 0.2)), status(runs[1], 'done', acr(0)), status(runs[2], 'done', acr(1))];
+    const paths = new Map([
+      [runs[1].runId, [{ step: 20, kl: 0.9 }, { step: 30, kl: 0.3 }]],
+      // Seed 1 also logged step 40, which seed 0 did not reach: only the common steps are averaged.
+      [runs[2].runId, [{ step: 20, kl: 0.7 }, { step: 30, kl: 0.1 }, { step: 40, kl: 0.05 }]],
+    ]);
+    const r = aggregateStudy(p, statuses, null, new Set(), paths);
+    const curve = cellOf(r, 'acr', 1)!.priorKlCurve!;
+    expect(curve.map((q) => q.step)).toEqual([20, 30]);
+    expect(curve[0]!.kl).toBeCloseTo(0.8, 12);
+    expect(curve[1]!.kl).toBeCloseTo(0.2, 12);
+    expect(cellOf(r, 'fixmatch', 1)!.priorKlCurve).toBeNull();
+    const chart = studyCharts(r).find((c) => c.name === 'study-prior-kl-gu1');
+    expect(chart?.svg).toContain('KL(estimated ‖ true unlabeled prior) over training, γ_u = 1');
+    expect(chart?.svg).toContain('>acr<');
+    expect(chart?.svg).not.toContain('>fixmatch<');
+    // A finished run without a logged path makes the cell's curve unknown, and no chart is drawn.
+    const partial = aggregateStudy(p, statuses, null, new Set(), new Map([[runs[1].runId, paths.get(runs[1].runId)!]]));
+    expect(cellOf(partial, 'acr', 1)!.priorKlCurve).toBeNull();
+    expect(studyCharts(partial).some((c) => c.name.startsWith('study-prior-kl'))).toBe(false);
   });
 });
