@@ -218,6 +218,11 @@ export function tailPlOf(s: RunSummary, classes: ReadonlyArray<number>, measure:
   return d.length === 0 ? null : d.reduce((a, b) => a + b, 0) / d.length;
 }
 
+/** `seed 0` for a one-seed study, else `mean over seeds 0, 1, 2`: no statistic is claimed over one run. */
+function overSeeds(seeds: ReadonlyArray<number>, statistic: string): string {
+  return seeds.length === 1 ? `seed ${seeds[0]}` : `${statistic} over seeds ${seeds.join(', ')}`;
+}
+
 /** File stem of a γ_u in chart names: gu100, gu0.01. */
 function gammaStem(g: number): string {
   return `gu${g}`;
@@ -227,7 +232,7 @@ function gammaStem(g: number): string {
 export function studyCharts(results: StudyResults): Chart[] {
   const charts: Chart[] = [];
   const cols = results.gammaU.map((g) => `γ_u = ${gammaLabel(g)}`);
-  const sub = `${results.header} · mean ± std over seeds ${results.seeds.join(', ')}`;
+  const sub = `${results.header} · ${overSeeds(results.seeds, 'mean ± std')}`;
   const series = (metric: StudyMetric) =>
     results.methods.map((m) => ({
       name: m,
@@ -257,7 +262,7 @@ export function studyCharts(results: StudyResults): Chart[] {
       title: `Prior estimates over training, γ_u = ${gammaLabel(g)}`,
       svg: lineChartSvg({
         title: `KL(estimated ‖ true unlabeled prior) over training, γ_u = ${gammaLabel(g)}`,
-        subtitle: `${results.header} · each method's own estimate · mean over seeds ${results.seeds.join(', ')}`,
+        subtitle: `${results.header} · each method's own estimate · ${overSeeds(results.seeds, 'mean')}`,
         series: curves,
         xLabel: 'training step',
         yLabel: 'KL (nats)',
@@ -273,7 +278,7 @@ export function studyCharts(results: StudyResults): Chart[] {
       title: `Per-class pseudo-label recall, γ_u = ${gammaLabel(g)}`,
       svg: barChartSvg({
         title: `Per-class pseudo-label recall across methods, γ_u = ${gammaLabel(g)}`,
-        subtitle: `${results.header} · mean over seeds ${results.seeds.join(', ')} · final pseudo-labels, all, mean of each run's last windows`,
+        subtitle: `${results.header} · ${overSeeds(results.seeds, 'mean')} · final pseudo-labels, all, mean of each run's last windows`,
         categories: results.classLabels,
         series: results.methods.map((m, i) => ({ name: m, values: rows[i] ?? results.classLabels.map(() => null) })),
         yLabel: 'recall P(PL=k | GT=k)',

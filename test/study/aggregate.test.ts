@@ -166,6 +166,10 @@ describe('the prior-estimate column', () => {
     expect(chart?.svg).toContain('KL(estimated ‖ true unlabeled prior) over training, γ_u = 1');
     expect(chart?.svg).toContain('>acr<');
     expect(chart?.svg).not.toContain('>fixmatch<');
+    expect(chart?.svg).toContain('mean over seeds 0, 1');
+    // One seed: the subtitles name it and claim no statistic over it.
+    const oneSeed = studyCharts({ ...r, seeds: [0] });
+    expect(oneSeed.every((c) => c.svg.includes('seed 0') && !c.svg.includes('over seeds'))).toBe(true);
     // A finished run without a logged path makes the cell's curve unknown, and no chart is drawn.
     const partial = aggregateStudy(p, statuses, null, new Set(), new Map([[runs[1].runId, paths.get(runs[1].runId)!]]));
     expect(cellOf(partial, 'acr', 1)!.priorKlCurve).toBeNull();
