@@ -79,6 +79,7 @@ function cellFlags(done: ReadonlyArray<RunSummary>): string[] {
  * The results of a study from its runs' standing (pure: `ssl report studies/<id>` and tests call it).
  * @param wallSeconds from the first run's start to the last run's end, when known
  * @param reused ids of the runs copied from another study (`--reuse`) rather than trained in this one
+ * @param priorPaths by run id, the KL of the run's own prior estimate at each evaluation ({@link priorKlPath})
  */
 export function aggregateStudy(
   plan: StudyPlan,

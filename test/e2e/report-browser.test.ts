@@ -147,7 +147,7 @@ describe.skipIf(CHROMIUM === undefined)('HTML reports in headless Chromium', () 
     expect(check.headings).toEqual(expect.arrayContaining(['Balanced accuracy (test)', 'Tail-class pseudo-label recall / precision', 'Runs']));
     // Balanced accuracy: one row per method.
     expect(check.tables[0]).toBe(2);
-    expect(check.images.map((i) => i.src)).toEqual(['charts/study-balanced-accuracy.png', 'charts/study-tail-pl-recall.png', 'charts/study-pl-recall-gu4.png']);
+    expect(check.images.map((i) => i.src)).toEqual(['charts/study-balanced-accuracy.png', 'charts/study-tail-pl-recall.png', 'charts/study-prior-kl-gu4.png', 'charts/study-pl-recall-gu4.png']);
     for (const img of check.images) expect([img.src, img.width > 0 && img.height > 0]).toEqual([img.src, true]);
     await expectNonBlankShot(path.join(work, 'study.png'));
   }, 240_000);

@@ -2,16 +2,32 @@
  * `--precision bf16`: the torch engine's convolutions in bf16 between fp32 tensors. Forward,
  * both gradients and the fused inference conv agree with the cpu backend's fp32 within bf16's
  * rounding, really differ from fp32 (the switch works), and convolutions over few input channels
- * stay exactly fp32. On a CPU without bf16 arithmetic oneDNN emulates it: slow, but these tiny
- * shapes still run, so the test runs everywhere.
+ * stay exactly fp32.
+ *
+ * The rounding bound holds where the CPU has bf16 arithmetic (avx512_bf16 or amx_bf16), the only
+ * CPUs where `--precision bf16` is accepted. Elsewhere ATen emulates bf16 and does not keep fp32
+ * accumulation: on an AVX2-only EPYC an input gradient came out 0.036 off (bound 0.03), and
+ * PyTorch 1.13's own bf16 conv backward there is off by 0.067 at magnitude 7.8. The gradient
+ * parity check is skipped on such CPUs. The fused forward (within the bound there too), the switch
+ * and the fp32 stem are checked everywhere.
  */
+import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { setTorchPrecision } from '../../../src/backend/precision.js';
+import { bf16FlagsOf, setTorchPrecision } from '../../../src/backend/precision.js';
 import { expectParity, runOn, torchSkipReason, waveTensor } from './helpers.js';
 
 /** bf16 keeps 8 significant bits: each operand is off by up to 2^-9 relative; sums accumulate in fp32. */
 const BF16_TOL = 3e-2;
+
+/** Whether this CPU has bf16 arithmetic (then ATen's bf16 convolutions accumulate in fp32). */
+const bf16Cpu = ((): boolean => {
+  try {
+    return bf16FlagsOf(readFileSync('/proc/cpuinfo', 'utf8')).length > 0;
+  } catch {
+    return false;
+  }
+})();
 
 const x = (shape: number[]): tf.Tensor4D => waveTensor(shape, 1) as tf.Tensor4D;
 const filter = (shape: number[]): tf.Tensor4D => waveTensor(shape, 2) as tf.Tensor4D;
@@ -26,7 +42,7 @@ function convAndGrads(xs: number[], fs: number[], stride: number, pad: 'same' | 
 describe.skipIf(torchSkipReason !== null)('bf16 convolutions on torch', () => {
   afterEach(() => setTorchPrecision('fp32'));
 
-  it('forward and both gradients match fp32 within bf16 rounding, 3x3 same and strided 1x1', async () => {
+  it.skipIf(!bf16Cpu)('forward and both gradients match fp32 within bf16 rounding, 3x3 same and strided 1x1 (CPUs with bf16 arithmetic)', async () => {
     setTorchPrecision('bf16');
     await expectParity(() => convAndGrads([2, 5, 5, 16], [3, 3, 16, 8], 1, 'same'), BF16_TOL);
     await expectParity(() => convAndGrads([2, 6, 6, 32], [1, 1, 32, 16], 2, 'valid'), BF16_TOL);
