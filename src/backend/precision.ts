@@ -23,7 +23,8 @@ export function bf16FlagsOf(cpuinfo: string): string[] {
   return BF16_CPU_FLAGS.filter((f) => flags.has(f));
 }
 
-function readCpuinfo(): string {
+/** /proc/cpuinfo's text ('' where it cannot be read). */
+export function readCpuinfo(): string {
   try {
     return readFileSync('/proc/cpuinfo', 'utf8');
   } catch {

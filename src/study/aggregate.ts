@@ -174,7 +174,10 @@ export function studyWallSeconds(studyDir: string, statuses: ReadonlyArray<RunSt
 
 /** Aggregates the study folder's runs as `statuses` found them (wall time, reused runs and prior-estimate paths read from the folder). */
 export function aggregateStudyDir(studyDir: string, plan: StudyPlan, statuses: ReadonlyArray<RunStatus>): StudyResults {
-  const paths = new Map(statuses.flatMap((s) => (s.summary ? [[s.run.runId, priorKlPath(s.summary, readRunHistory(runDirOf(studyDir, s.run.runId)).evals ?? [])] as const] : [])));
+  // Only the logs of runs that estimate a prior are read: the others have no path to draw.
+  const paths = new Map(
+    statuses.flatMap((s) => (s.summary && ownPriorSource(s.summary) ? [[s.run.runId, priorKlPath(s.summary, readRunHistory(runDirOf(studyDir, s.run.runId)).evals ?? [])] as const] : [])),
+  );
   return aggregateStudy(plan, statuses, studyWallSeconds(studyDir, statuses), reusedRunIds(studyDir, statuses), paths);
 }
 

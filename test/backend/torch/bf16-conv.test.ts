@@ -12,23 +12,16 @@
  * trained on. The fused forward (within the bound there too), the switch and the fp32 stem are
  * checked everywhere.
  */
-import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bf16FlagsOf, resolvePrecision, setTorchPrecision } from '../../../src/backend/precision.js';
+import { bf16FlagsOf, readCpuinfo, resolvePrecision, setTorchPrecision } from '../../../src/backend/precision.js';
 import { expectParity, runOn, torchSkipReason, waveTensor } from './helpers.js';
 
 /** bf16 keeps 8 significant bits: each operand is off by up to 2^-9 relative; sums accumulate in fp32. */
 const BF16_TOL = 3e-2;
 
 /** Whether this CPU has bf16 arithmetic (then ATen's bf16 convolutions accumulate in fp32). */
-const bf16Cpu = ((): boolean => {
-  try {
-    return bf16FlagsOf(readFileSync('/proc/cpuinfo', 'utf8')).length > 0;
-  } catch {
-    return false;
-  }
-})();
+const bf16Cpu = bf16FlagsOf(readCpuinfo()).length > 0;
 
 const x = (shape: number[]): tf.Tensor4D => waveTensor(shape, 1) as tf.Tensor4D;
 const filter = (shape: number[]): tf.Tensor4D => waveTensor(shape, 2) as tf.Tensor4D;
@@ -46,7 +39,7 @@ describe.skipIf(torchSkipReason !== null)('bf16 convolutions on torch', () => {
   it('forward and both gradients match fp32 within bf16 rounding on a CPU with bf16 arithmetic; on any other, --precision bf16 is refused', async () => {
     if (!bf16Cpu) {
       // Users never reach the emulated path: the run refuses bf16 before training.
-      expect(() => resolvePrecision('bf16', 'torch', readFileSync('/proc/cpuinfo', 'utf8'))).toThrow(/none of avx512_bf16, amx_bf16/);
+      expect(() => resolvePrecision('bf16', 'torch')).toThrow(/none of avx512_bf16, amx_bf16/);
       return;
     }
     setTorchPrecision('bf16');
